@@ -1,0 +1,32 @@
+"""reelforge: turn specs, images and clips into finished videos.
+
+The top-level names are imported lazily so `reelforge --version` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "load_timeline", "render", "render_frame", "probe"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from reelforge.ffmpeg.probe import probe
+    from reelforge.render.api import render, render_frame
+    from reelforge.spec.loader import load_timeline
+
+_LAZY = {
+    "load_timeline": "reelforge.spec.loader",
+    "render": "reelforge.render.api",
+    "render_frame": "reelforge.render.api",
+    "probe": "reelforge.ffmpeg.probe",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'reelforge' has no attribute {name!r}")

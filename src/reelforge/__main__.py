@@ -1,0 +1,3 @@
+from reelforge.cli.main import run
+
+run()

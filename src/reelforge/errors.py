@@ -1,0 +1,99 @@
+"""One error hierarchy for the whole library.
+
+Every error carries a message that says what went wrong *and* what to do next. The CLI maps
+`exit_code` to the process exit status: 2 for anything the user can fix in their input.
+"""
+
+from __future__ import annotations
+
+
+class ReelforgeError(Exception):
+    """Base of every error reelforge raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  fix: {self.hint}" if self.hint else self.message
+
+
+class SpecError(ReelforgeError):
+    """A spec document is invalid. `problems` lists (field path, line or None, message)."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        problems: list[tuple[str, int | None, str]] | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.source = source
+        self.problems = problems or []
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        for path, line, msg in self.problems:
+            where = f"{self.source}:{line}: " if self.source and line else ""
+            lines.append(f"  {where}{path}: {msg}")
+        if self.hint:
+            lines.append(f"  fix: {self.hint}")
+        return "\n".join(lines)
+
+
+class InputError(ReelforgeError):
+    """A file the spec points at is missing, unreadable, corrupt or unsupported."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, field: str | None = None, hint: str | None = None):
+        super().__init__(f"{field}: {message}" if field else message, hint=hint)
+        self.field = field
+
+
+class FFmpegNotFound(ReelforgeError):
+    """No usable ffmpeg binary."""
+
+
+class FFmpegError(ReelforgeError):
+    """ffmpeg exited with an error; carries the argv, return code and the tail of stderr."""
+
+    def __init__(self, argv: list[str], returncode: int, stderr_tail: str) -> None:
+        super().__init__(
+            f"ffmpeg failed with exit code {returncode}:\n{stderr_tail.strip()}",
+            hint="run with --dry-run to see the exact command; report it if the spec is valid",
+        )
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+
+
+class ProviderUnavailable(ReelforgeError):
+    """A provider cannot be used here (missing key, SDK or binary); `hint` says how to enable it."""
+
+    exit_code = 2
+
+
+class ProviderError(ReelforgeError):
+    """A provider call failed."""
+
+    def __init__(
+        self, provider: str, message: str, *, status: int | None = None, retryable: bool = False
+    ) -> None:
+        super().__init__(f"{provider}: {message}")
+        self.provider = provider
+        self.status = status
+        self.retryable = retryable
+
+
+class BudgetExceeded(ReelforgeError):
+    """A call would push the run past its budget."""
+
+    exit_code = 2

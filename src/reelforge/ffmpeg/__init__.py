@@ -1,0 +1,1 @@
+"""ffmpeg layer (see DESIGN.md)."""

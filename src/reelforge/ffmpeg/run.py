@@ -1,0 +1,78 @@
+"""Run ffmpeg with `-progress`, turning its key=value blocks into progress callbacks."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reelforge.errors import FFmpegError
+
+STDERR_TAIL_LINES = 25
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report: seconds of output written so far, frames, speed (x realtime)."""
+
+    out_seconds: float
+    frame: int
+    speed: float | None
+    done: bool
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def parse_progress_block(block: dict[str, str]) -> Progress:
+    """`-progress` writes blocks of key=value lines ending in `progress=continue|end`."""
+    out_us = block.get("out_time_us") or block.get("out_time_ms") or "0"
+    try:
+        seconds = max(0.0, int(out_us) / 1_000_000)
+    except ValueError:  # "N/A" before the first frame
+        seconds = 0.0
+    speed_text = block.get("speed", "").rstrip("x").strip()
+    try:
+        speed: float | None = float(speed_text)
+    except ValueError:
+        speed = None
+    frame = int(block["frame"]) if block.get("frame", "").isdigit() else 0
+    return Progress(seconds, frame, speed, block.get("progress") == "end")
+
+
+def _drain(stream, sink: deque[str]) -> None:  # type: ignore[no-untyped-def]
+    for line in iter(stream.readline, ""):
+        sink.append(line.rstrip("\n"))
+    stream.close()
+
+
+def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> None:
+    """Run one ffmpeg command to completion; raise FFmpegError with the stderr tail on failure."""
+    full = [*argv[:1], "-progress", "pipe:1", "-nostats", "-stats_period", "0.25", *argv[1:]]
+    proc = subprocess.Popen(
+        full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        text=True, encoding="utf-8", errors="replace",
+    )
+    tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+    reader = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
+    reader.start()
+    block: dict[str, str] = {}
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            key, _, value = line.strip().partition("=")
+            block[key] = value
+            if key == "progress":
+                if on_progress is not None:
+                    on_progress(parse_progress_block(block))
+                block = {}
+        returncode = proc.wait()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    reader.join(timeout=5)
+    if returncode != 0:
+        raise FFmpegError(argv, returncode, "\n".join(tail))

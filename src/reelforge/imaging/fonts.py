@@ -1,0 +1,125 @@
+"""Bundled fonts (OFL Noto, shipped as PyPI wheels) and per-character fallback.
+
+Pillow shapes one font at a time, so a line mixing Latin, emoji, Arabic and CJK is split into
+runs, each set in the first font of the fallback chain whose character map covers it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import ImageFont
+
+from reelforge.errors import InputError
+
+
+@dataclass(frozen=True)
+class FontFace:
+    path: str
+    index: int = 0
+
+
+def _package_dir(module: str) -> Path | None:
+    try:
+        mod = __import__(module)
+    except ImportError:
+        return None
+    return Path(mod.__file__).parent  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def bundled_families() -> dict[str, FontFace]:
+    """Family name → face. Script families are named by script (`arabic`, `devanagari`, …)."""
+    families: dict[str, FontFace] = {}
+    latin = _package_dir("manimgx_fonts")
+    if latin is not None:
+        for f in sorted(latin.glob("*.ttf")):
+            stem = f.name.split("[")[0]  # NotoSansArabic[wght].ttf -> NotoSansArabic
+            name = {"NotoSans": "sans", "NotoSans-Italic": "sans-italic", "NotoEmoji": "emoji",
+                    "NotoSansSymbols": "symbols"}.get(stem, stem.removeprefix("NotoSans").lower())
+            families[name] = FontFace(str(f))
+    cjk = _package_dir("manimgx_fonts_cjk")
+    if cjk is not None:
+        ttc = next(iter(sorted(cjk.glob("*.tt[cf]"))), None)
+        if ttc is not None:
+            families["cjk"] = FontFace(str(ttc), 0)
+    return families
+
+
+def resolve_font(name: str, *, field: str | None = None) -> FontFace:
+    """A family name from `bundled_families()` or a path to a font file."""
+    families = bundled_families()
+    if name in families:
+        return families[name]
+    p = Path(name)
+    if p.suffix.lower() in (".ttf", ".otf", ".ttc"):
+        if not p.is_file():
+            raise InputError(f"font file not found: {p}", field=field, hint="check the path to the .ttf/.otf file")
+        return FontFace(str(p))
+    raise InputError(f"unknown font {name!r}", field=field,
+                     hint=f"use a bundled family ({', '.join(sorted(families))}) or a path to a .ttf/.otf file")
+
+
+def fallback_chain(primary: FontFace) -> list[FontFace]:
+    """The primary face, then sans, the script faces, symbols, emoji and CJK."""
+    families = bundled_families()
+    order = ["sans"] + sorted(k for k in families if k not in ("sans", "sans-italic", "symbols", "emoji", "cjk"))
+    order += ["symbols", "emoji", "cjk"]
+    chain = [primary] + [families[k] for k in order if k in families]
+    return list(dict.fromkeys(chain))
+
+
+@lru_cache(maxsize=32)
+def coverage(face: FontFace) -> frozenset[int]:
+    """Code points the face has glyphs for (read once per face with fontTools)."""
+    from fontTools.ttLib import TTFont
+
+    try:
+        font = TTFont(face.path, fontNumber=face.index, lazy=True)
+        cmap = font.getBestCmap() or {}
+        font.close()
+    except Exception as exc:  # fontTools raises many types for broken files
+        raise InputError(f"cannot read font {face.path}: {exc}", hint="use a valid .ttf/.otf file") from None
+    return frozenset(cmap)
+
+
+# Characters that never need a glyph of their own (joiners, variation selectors, spaces).
+_INVISIBLE = {0x200D, 0xFE0F, 0xFE0E, 0x200C, 0x20}
+
+
+def face_for(char: str, chain: list[FontFace]) -> FontFace:
+    code = ord(char)
+    if code in _INVISIBLE:
+        return chain[0]
+    for face in chain:
+        if code in coverage(face):
+            return face
+    return chain[0]
+
+
+@lru_cache(maxsize=128)
+def load_font(face: FontFace, size: int, weight: int) -> ImageFont.FreeTypeFont:
+    try:
+        font = ImageFont.truetype(face.path, size, index=face.index, layout_engine=ImageFont.Layout.RAQM)
+    except OSError as exc:
+        raise InputError(f"cannot load font {face.path}: {exc}", hint="use a valid .ttf/.otf file") from None
+    _set_weight(font, weight)
+    return font
+
+
+def _set_weight(font: ImageFont.FreeTypeFont, weight: int) -> None:
+    try:
+        axes = font.get_variation_axes()
+    except OSError:
+        return  # not a variable font
+    values = []
+    for axis in axes:
+        name = axis.get("name", b"")
+        name = name.decode() if isinstance(name, bytes) else str(name)
+        if name.lower() in ("weight", "wght"):
+            values.append(min(max(weight, axis["minimum"]), axis["maximum"]))
+        else:
+            values.append(axis["default"])
+    font.set_variation_by_axes(values)

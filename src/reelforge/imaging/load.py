@@ -1,0 +1,66 @@
+"""Open any still image the way a user expects: upright, 8-bit RGBA, or a clear error.
+
+Handles EXIF rotation, CMYK, 16-bit, grayscale, palette and alpha images, animated files
+(first frame), truncated/corrupt files and decompression bombs (> 100 megapixels).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from reelforge.errors import InputError
+from reelforge.logging import get_logger
+
+MAX_PIXELS = 100_000_000
+log = get_logger(__name__)
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit and float grayscale → 8-bit L, scaling the value range instead of clipping it."""
+    arr = np.asarray(img)
+    if img.mode == "F":
+        arr = np.clip(arr, 0.0, 1.0) * 255 if arr.max(initial=0) <= 1.0 else np.clip(arr, 0, 255)
+    else:
+        arr = arr.astype(np.float64) / (257.0 if arr.max(initial=0) > 255 else 1.0)
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "L")
+
+
+def normalize_mode(img: Image.Image) -> Image.Image:
+    """Any Pillow mode → RGBA."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        img = _to_8bit(img)
+    elif img.mode == "CMYK":
+        img = img.convert("RGB")
+    return img if img.mode == "RGBA" else img.convert("RGBA")
+
+
+def load_image(path: str | Path, *, field: str | None = None) -> Image.Image:
+    """Load an image file as upright 8-bit RGBA, or raise InputError naming `field`."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"file not found: {p}", field=field,
+                         hint="check the path (relative paths are relative to the spec file)")
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(p) as img:
+                if getattr(img, "n_frames", 1) > 1:
+                    log.warning("animated image: using its first frame", path=str(p), field=field)
+                    img.seek(0)
+                img.load()
+                upright = ImageOps.exif_transpose(img) or img
+                return normalize_mode(upright)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(f"image is too large (over {MAX_PIXELS // 1_000_000} megapixels): {p}", field=field,
+                         hint="downscale it below 100 MP (e.g. 8000x8000 at most)") from None
+    except UnidentifiedImageError:
+        raise InputError(f"not an image file (or an unsupported format): {p}", field=field,
+                         hint="use PNG, JPEG, WebP, GIF, BMP or TIFF") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"image file is corrupt or truncated: {p} ({exc})", field=field,
+                         hint="re-export or re-download the image") from None

@@ -1,0 +1,85 @@
+"""Still-image building blocks for the renderer: fit modes, gradients, flattening."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from reelforge.spec.common import parse_color
+
+Size = tuple[int, int]
+
+
+def fit_image(img: Image.Image, box: Size, mode: str, focus: tuple[float, float] = (0.5, 0.5)) -> Image.Image:
+    """Fit an RGBA image into `box` (w, h): contain, cover, contain-blur or stretch."""
+    if mode == "stretch":
+        return img.resize(box, Image.Resampling.LANCZOS)
+    if mode == "cover":
+        return _cover(img, box, focus)
+    contained = _contain(img, box)
+    canvas = _cover(img, box, focus).filter(ImageFilter.GaussianBlur(max(box) / 40)) if mode == "contain-blur" \
+        else Image.new("RGBA", box, (0, 0, 0, 0))
+    if mode == "contain-blur":
+        canvas = Image.blend(canvas, Image.new("RGBA", box, (0, 0, 0, 255)), 0.25)
+    canvas.alpha_composite(contained, ((box[0] - contained.width) // 2, (box[1] - contained.height) // 2))
+    return canvas
+
+
+def _contain(img: Image.Image, box: Size) -> Image.Image:
+    scale = min(box[0] / img.width, box[1] / img.height)
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    return img if size == img.size else img.resize(size, Image.Resampling.LANCZOS)
+
+
+def _cover(img: Image.Image, box: Size, focus: tuple[float, float]) -> Image.Image:
+    scale = max(box[0] / img.width, box[1] / img.height)
+    size = (max(box[0], round(img.width * scale)), max(box[1], round(img.height * scale)))
+    scaled = img if size == img.size else img.resize(size, Image.Resampling.LANCZOS)
+    left = min(max(0, round(focus[0] * size[0] - box[0] / 2)), size[0] - box[0])
+    top = min(max(0, round(focus[1] * size[1] - box[1] / 2)), size[1] - box[1])
+    return scaled.crop((left, top, left + box[0], top + box[1]))
+
+
+def _ramp(t: np.ndarray, colors: list[str]) -> Image.Image:
+    """Map t in [0, 1] through evenly spaced colour stops; add ±0.5 LSB noise against banding."""
+    stops = np.array([parse_color(c) for c in colors], dtype=np.float64)
+    positions = np.linspace(0.0, 1.0, len(stops))
+    flat = np.clip(t, 0.0, 1.0).ravel()
+    channels = [np.interp(flat, positions, stops[:, i]) for i in range(4)]
+    rgba = np.stack(channels, axis=-1).reshape(*t.shape, 4)
+    noise = np.random.default_rng(0).uniform(-0.5, 0.5, size=t.shape + (1,))
+    rgba[..., :3] += noise
+    return Image.fromarray(np.clip(np.rint(rgba), 0, 255).astype(np.uint8), "RGBA")
+
+
+def linear_gradient(size: Size, colors: list[str], angle: float) -> Image.Image:
+    """CSS-style angle: 180° runs top → bottom, 90° left → right."""
+    w, h = size
+    rad = math.radians(angle)
+    dx, dy = math.sin(rad), -math.cos(rad)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    proj = (xs - w / 2) * dx + (ys - h / 2) * dy
+    half = abs(w / 2 * dx) + abs(h / 2 * dy)
+    return _ramp((proj + half) / (2 * half), colors)
+
+
+def radial_gradient(size: Size, colors: list[str], center: tuple[float, float], radius: float) -> Image.Image:
+    w, h = size
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    dist = np.hypot(xs - center[0] * w, ys - center[1] * h)
+    return _ramp(dist / (radius * math.hypot(w, h)), colors)
+
+
+def solid(size: Size, color: str) -> Image.Image:
+    return Image.new("RGBA", size, parse_color(color))
+
+
+def with_opacity(img: Image.Image, opacity: float) -> Image.Image:
+    if opacity >= 1.0:
+        return img
+    alpha = img.getchannel("A").point(lambda a: round(a * opacity))
+    out = img.copy()
+    out.putalpha(alpha)
+    return out

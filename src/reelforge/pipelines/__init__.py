@@ -1,0 +1,1 @@
+"""pipelines layer (see DESIGN.md)."""

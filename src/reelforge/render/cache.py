@@ -1,0 +1,63 @@
+"""Content-addressed cache for prepared stills: a rerun never re-renders the same text/image."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from reelforge.settings import get_settings
+
+PREPARE_VERSION = 1  # bump when the way stills are drawn changes
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+@lru_cache(maxsize=4096)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def file_digest(path: str) -> str:
+    st = os.stat(path)
+    return _file_digest(path, st.st_size, st.st_mtime_ns)
+
+
+def still_key(params: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json({"v": PREPARE_VERSION, **params}).encode()).hexdigest()
+
+
+def stills_dir() -> Path:
+    path = get_settings().cache_dir / "stills"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cached_still(key: str, draw) -> str:  # type: ignore[no-untyped-def]
+    """Return the PNG for `key`, drawing and writing it (atomically) if it isn't cached yet."""
+    target = stills_dir() / f"{key[:2]}" / f"{key}.png"
+    if target.is_file():
+        return str(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    image: Image.Image = draw()
+    fd, tmp = tempfile.mkstemp(prefix=".still-", suffix=".png", dir=target.parent)
+    os.close(fd)
+    try:
+        image.save(tmp, format="PNG", compress_level=1)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return str(target)

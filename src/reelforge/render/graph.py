@@ -1,0 +1,293 @@
+"""RenderPlan → one ffmpeg Command (inputs + filter graph). Pure: no I/O, no clock.
+
+Every clip becomes a stream of exactly `clip.frames` frames at the canvas size, SAR 1, the
+working pixel format and timebase 1/fps; clips are then chained with xfade (or concat for
+cuts), so the total is Σ clips − Σ transitions, to the frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from reelforge.ffmpeg.command import Input
+from reelforge.ffmpeg.escape import format_number
+from reelforge.ffmpeg.graph import Chain, Filter
+from reelforge.render import model as m
+from reelforge.spec.common import parse_color
+
+F = Filter.of
+AUDIO_RATE = 48000
+_EASING = {
+    "linear": "{p}",
+    "ease-in": "({p})*({p})",
+    "ease-out": "(1-(1-({p}))*(1-({p})))",
+    "ease-in-out": "((1-cos(PI*({p})))/2)",
+}
+
+
+@dataclass
+class GraphBuilder:
+    """Accumulates inputs and chains; `label()` hands out unique pad names."""
+
+    plan: m.RenderPlan
+    inputs: list[Input] = field(default_factory=list)
+    chains: list[Chain] = field(default_factory=list)
+    _n: int = 0
+
+    @property
+    def pix_fmt(self) -> str:
+        return "yuva420p" if self.plan.alpha else "yuv420p"
+
+    @property
+    def tb(self) -> str:
+        f = 1 / self.plan.fps
+        return f"{f.numerator}/{f.denominator}"
+
+    @property
+    def fps(self) -> str:
+        f = self.plan.fps
+        return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+
+    def label(self, prefix: str) -> str:
+        self._n += 1
+        return f"{prefix}{self._n}"
+
+    def add_input(self, path: str, *options: str) -> int:
+        self.inputs.append(Input(path, tuple(options)))
+        return len(self.inputs) - 1
+
+    def chain(self, inputs: tuple[str, ...], filters: list[Filter], prefix: str) -> str:
+        out = self.label(prefix)
+        self.chains.append(Chain(inputs, tuple(filters), (out,)))
+        return out
+
+    def seconds(self, frames: int) -> float:
+        return float(Fraction(frames) / self.plan.fps)
+
+    # ---- colour handling: stills are RGB, the output is BT.709 limited-range YUV -------------
+    def to_working(self) -> list[Filter]:
+        return [F("scale", out_color_matrix="bt709", out_range="tv"), F("format", self.pix_fmt)]
+
+    # ---- clip sources ---------------------------------------------------------------------
+    def still_stream(self, layer: m.StillLayer | m.MotionLayer, frames: int) -> str:
+        """Decode once, convert once, then repeat the frame `frames` times with exact timestamps."""
+        idx = self.add_input(layer.path)
+        return self.chain((f"{idx}:v",), [
+            *self.to_working(),
+            F("loop", loop=frames - 1, size=1, start=0),
+            F("settb", expr=self.tb), F("setpts", "N"), F("setsar", 1),
+        ], "s")
+
+    def color_base(self, frames: int) -> str:
+        r, g, b, a = parse_color(self.plan.background)
+        color = f"0x{r:02x}{g:02x}{b:02x}@{format_number(a / 255)}"
+        return self.chain((), [
+            F("color", c=color, s=f"{self.plan.width}x{self.plan.height}", r=self.fps),
+            F("format", self.pix_fmt), F("trim", end_frame=frames), F("settb", expr=self.tb),
+            F("setpts", "N"), F("setsar", 1),
+        ], "base")
+
+    def place(self, base: str, layer_pad: str, x: int | str, y: int | str) -> str:
+        return self.chain((base, layer_pad), [F("overlay", x=x, y=y, eof_action="pass")], "ov")
+
+    def shifted(self, pad: str, window: m.Window, fade_in: float = 0.0, fade_out: float = 0.0) -> str:
+        """Apply alpha fades in the layer's own time, then move it to its window in the clip."""
+        filters: list[Filter] = []
+        span = self.seconds(window.frames)
+        if fade_in:
+            filters.append(F("fade", t="in", st=0, d=min(fade_in, span), alpha=1))
+        if fade_out:
+            filters.append(F("fade", t="out", st=max(0.0, span - fade_out), d=min(fade_out, span), alpha=1))
+        if window.start:
+            filters.append(F("setpts", f"PTS+{window.start}"))
+        return self.chain((pad,), filters, "w") if filters else pad
+
+    # ---- Ken Burns ------------------------------------------------------------------------
+    def motion_stream(self, layer: m.MotionLayer) -> str:
+        pad = self.still_stream(layer, layer.window.frames)
+        mo = layer.motion
+        last = max(1, layer.window.frames - 1)
+        e = _EASING[mo.easing].format(p=f"min(in/{last},1)")
+        zoom = f"({format_number(mo.zoom_from)}+({format_number(mo.zoom_to - mo.zoom_from)})*{e})"
+        half_w, half_h = f"(W/(2*{zoom}))", f"(H/(2*{zoom}))"
+        fx = f"({format_number(mo.focus_from[0])}+({format_number(mo.focus_to[0] - mo.focus_from[0])})*{e})"
+        fy = f"({format_number(mo.focus_from[1])}+({format_number(mo.focus_to[1] - mo.focus_from[1])})*{e})"
+        # Centre clamped so the visible window never leaves the image.
+        cx = f"clip({fx}*W,{half_w},W-{half_w})"
+        cy = f"clip({fy}*H,{half_h},H-{half_h})"
+        left, right = f"({cx}-{half_w})", f"({cx}+{half_w})"
+        top, bottom = f"({cy}-{half_h})", f"({cy}+{half_h})"
+        # perspective samples with sub-pixel precision, so the move has no integer-rounding jitter.
+        filters = [F("perspective", x0=left, y0=top, x1=right, y1=top, x2=left, y2=bottom, x3=right, y3=bottom,
+                     interpolation=self.plan.interpolation, sense="source", eval="frame")]
+        if layer.size != layer.box:
+            filters.append(F("scale", layer.box[0], layer.box[1], flags="area"))
+        return self.chain((pad,), filters, "kb")
+
+    # ---- video -----------------------------------------------------------------------------
+    def video_input(self, layer: m.VideoLayer) -> int:
+        options: list[str] = []
+        if layer.loop:
+            options += ["-stream_loop", "-1"]
+        if layer.trim_in:
+            options += ["-ss", format_number(layer.trim_in)]
+        if layer.trim_out is not None:
+            options += ["-t", format_number(layer.trim_out - layer.trim_in)]
+        return self.add_input(layer.path, *options)
+
+    def fit_video(self, pad: str, layer: m.VideoLayer) -> tuple[str, str, str]:
+        """Scale into the box; returns the pad and overlay x/y (expressions for contain)."""
+        bw, bh = layer.box
+        scale = {"out_color_matrix": "bt709", "out_range": "tv", "flags": "bicubic"}
+        if layer.fit == "stretch":
+            return self.chain((pad,), [F("scale", bw, bh, **scale)], "fit"), str(layer.x), str(layer.y)
+        if layer.fit == "cover":
+            return self.chain((pad,), [F("scale", bw, bh, force_original_aspect_ratio="increase", **scale),
+                                       F("crop", bw, bh)], "fit"), str(layer.x), str(layer.y)
+        contain = [F("scale", bw, bh, force_original_aspect_ratio="decrease", force_divisible_by=2, **scale)]
+        if layer.fit == "contain":
+            x = f"{layer.x}+({bw}-overlay_w)/2"
+            y = f"{layer.y}+({bh}-overlay_h)/2"
+            return self.chain((pad,), contain, "fit"), x, y
+        back, front = self.label("bg"), self.label("fg")
+        self.chains.append(Chain((pad,), (F("split"),), (back, front)))
+        blurred = self.chain((back,), [F("scale", bw, bh, force_original_aspect_ratio="increase", **scale),
+                                       F("crop", bw, bh), F("boxblur", "20:2")], "blur")
+        sharp = self.chain((front,), contain, "sharp")
+        merged = self.chain((blurred, sharp), [F("overlay", x="(W-w)/2", y="(H-h)/2")], "cb")
+        return merged, str(layer.x), str(layer.y)
+
+    def video_stream(self, layer: m.VideoLayer, idx: int) -> tuple[str, str, str]:
+        frames = layer.window.frames
+        pad = self.chain((f"{idx}:v",), [
+            F("setpts", f"(PTS-STARTPTS)/{format_number(layer.speed)}"), F("fps", self.fps),
+        ], "v")
+        pad, x, y = self.fit_video(pad, layer)
+        # Clone the last frame if the source runs out, so the layer lasts exactly its window.
+        pad = self.chain((pad,), [
+            F("format", self.pix_fmt), F("setsar", 1),
+            F("tpad", stop=-1, stop_mode="clone"), F("trim", end_frame=frames),
+            F("settb", expr=self.tb), F("setpts", "N"),
+        ], "vt")
+        return self.shifted(pad, layer.window), x, y
+
+    # ---- audio -----------------------------------------------------------------------------
+    def normalize_audio(self) -> list[Filter]:
+        return [F("aresample", AUDIO_RATE), F("aformat", sample_fmts="fltp", channel_layouts="stereo")]
+
+    def silence(self, seconds: float) -> str:
+        return self.chain((), [F("anullsrc", r=AUDIO_RATE, cl="stereo"),
+                               F("atrim", duration=format_number(seconds))], "sil")
+
+    def video_audio(self, layer: m.VideoLayer, idx: int, clip_seconds: float) -> str:
+        span = self.seconds(layer.window.frames)
+        start_ms = round(self.seconds(layer.window.start) * 1000)
+        filters = [F("asetpts", "PTS-STARTPTS"), *_atempo(layer.speed), *self.normalize_audio(),
+                   F("volume", format_number(layer.volume * self.plan.clip_volume)),
+                   F("atrim", duration=format_number(span))]
+        if start_ms:
+            filters.append(F("adelay", delays=start_ms, all=1))
+        filters += [F("apad", whole_dur=format_number(clip_seconds)), F("atrim", duration=format_number(clip_seconds))]
+        return self.chain((f"{idx}:a",), filters, "a")
+
+
+def _atempo(speed: float) -> list[Filter]:
+    """atempo takes 0.5–2.0 per instance; chain instances for larger changes."""
+    filters, left = [], speed
+    while left > 2.0:
+        filters.append(F("atempo", 2.0))
+        left /= 2.0
+    while left < 0.5:
+        filters.append(F("atempo", 0.5))
+        left /= 0.5
+    if abs(left - 1.0) > 1e-9:
+        filters.append(F("atempo", format_number(left)))
+    return filters
+
+
+def build_clip(g: GraphBuilder, clip: m.ClipPlan) -> tuple[str, str | None]:
+    """One clip → (video pad, audio pad or None)."""
+    first = clip.layers[0]
+    audio_pads: list[str] = []
+    base: str
+    start = 0
+    if isinstance(first, m.StillLayer) and first.opaque_full and first.window.frames == clip.frames:
+        base, start = g.still_stream(first, clip.frames), 1
+    elif isinstance(first, m.MotionLayer) and first.opaque_full and first.window.frames == clip.frames:
+        base, start = g.motion_stream(first), 1
+    else:
+        base = g.color_base(clip.frames)
+    clip_seconds = g.seconds(clip.frames)
+    for layer in clip.layers[start:]:
+        if isinstance(layer, m.StillLayer):
+            pad = g.shifted(g.still_stream(layer, layer.window.frames), layer.window, layer.fade_in, layer.fade_out)
+            base = g.place(base, pad, layer.x, layer.y)
+        elif isinstance(layer, m.MotionLayer):
+            base = g.place(base, g.shifted(g.motion_stream(layer), layer.window), layer.x, layer.y)
+        else:
+            idx = g.video_input(layer)
+            pad, x, y = g.video_stream(layer, idx)
+            base = g.place(base, pad, x, y)
+            if layer.audio:
+                audio_pads.append(g.video_audio(layer, idx, clip_seconds))
+    if not audio_pads:
+        return base, None
+    if len(audio_pads) == 1:
+        return base, audio_pads[0]
+    return base, g.chain(tuple(audio_pads), [F("amix", inputs=len(audio_pads), normalize=0, duration="longest")], "amix")
+
+
+def join_clips(g: GraphBuilder, pads: list[tuple[str, str | None]]) -> tuple[str, str | None]:
+    """Chain clips with xfade/acrossfade, or concat for cuts. Audio follows the video's timing."""
+    clips = g.plan.clips
+    has_audio = any(a for _, a in pads)
+    audio = [a or g.silence(g.seconds(c.frames)) for (_, a), c in zip(pads, clips)] if has_audio else []
+    video, length = pads[0][0], clips[0].frames
+    sound = audio[0] if audio else None
+    for i in range(1, len(clips)):
+        prev = clips[i - 1]
+        if prev.transition:
+            offset = g.seconds(length - prev.transition_frames)
+            video = g.chain((video, pads[i][0]), [F("xfade", transition=prev.transition,
+                                                    duration=g.seconds(prev.transition_frames), offset=offset)], "x")
+            if sound:
+                sound = g.chain((sound, audio[i]), [F("acrossfade", d=g.seconds(prev.transition_frames),
+                                                      c1="tri", c2="tri")], "ax")
+            length += clips[i].frames - prev.transition_frames
+        else:
+            video = g.chain((video, pads[i][0]), [F("concat", n=2, v=1, a=0)], "c")
+            if sound:
+                sound = g.chain((sound, audio[i]), [F("concat", n=2, v=0, a=1)], "ac")
+            length += clips[i].frames
+    return video, sound
+
+
+def music_stream(g: GraphBuilder, under: str | None) -> str:
+    music = g.plan.music
+    assert music is not None
+    options = (["-stream_loop", "-1"] if music.loop else []) + (["-ss", format_number(music.start)] if music.start else [])
+    idx = g.add_input(music.path, *options)
+    total = g.plan.duration
+    filters = [*g.normalize_audio(), F("apad", whole_dur=format_number(total)),
+               F("atrim", duration=format_number(total)), F("asetpts", "PTS-STARTPTS"),
+               F("volume", format_number(music.volume))]
+    if music.fade_in:
+        filters.append(F("afade", t="in", st=0, d=format_number(min(music.fade_in, total))))
+    if music.fade_out:
+        filters.append(F("afade", t="out", st=format_number(max(0.0, total - music.fade_out)),
+                         d=format_number(min(music.fade_out, total))))
+    pad = g.chain((f"{idx}:a",), filters, "music")
+    if under is None:
+        return pad
+    return g.chain((under, pad), [F("amix", inputs=2, duration="first", normalize=0)], "mix")
+
+
+def build_graph(plan: m.RenderPlan) -> tuple[GraphBuilder, str, str | None]:
+    """Build every clip, join them, add music. Returns the builder and the final pads."""
+    g = GraphBuilder(plan)
+    pads = [build_clip(g, clip) for clip in plan.clips]
+    video, audio = join_clips(g, pads)
+    if plan.music is not None:
+        audio = music_stream(g, audio)
+    return g, video, audio

@@ -1,0 +1,304 @@
+"""Timeline → RenderPlan: frame counts, prepared stills, probed videos, checked inputs.
+
+Consecutive static layers of a clip (images without motion, colours, gradients, text, overlays
+without time windows) are flattened into one still here, so ffmpeg decodes each once and
+loops it. Layers that change over time stay separate streams.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from PIL import Image
+
+from reelforge.errors import InputError, SpecError
+from reelforge.ffmpeg.probe import probe
+from reelforge.imaging.load import load_image
+from reelforge.imaging.stills import fit_image, linear_gradient, radial_gradient, solid, with_opacity
+from reelforge.imaging.text import TextStyle, render_text
+from reelforge.render import model as m
+from reelforge.render.cache import cached_still, file_digest, still_key
+from reelforge.spec import timeline as t
+from reelforge.spec.common import anchor_xy, even, parse_color
+
+ALPHA_FORMATS = {"webm-alpha", "mov-prores"}
+
+
+def fps_fraction(fps: float) -> Fraction:
+    """29.97 → 30000/1001 (NTSC rates are exact fractions, not floats)."""
+    for ntsc in (23.976, 29.97, 47.952, 59.94, 119.88):
+        if abs(fps - ntsc) < 0.005:
+            return Fraction(round(ntsc * 1.001) * 1000, 1001)
+    return Fraction(fps).limit_denominator(1001)
+
+
+class Preparer:
+    def __init__(self, timeline: t.Timeline) -> None:
+        self.tl = timeline
+        self.size = timeline.canvas.size
+        self.fps = fps_fraction(timeline.canvas.fps)
+        self.short = min(self.size)
+        self.alpha = timeline.output.format in ALPHA_FORMATS
+        self.warnings: list[str] = []
+        self._check_canvas()
+
+    def _check_canvas(self) -> None:
+        w, h = self.size
+        if (w % 2 or h % 2) and self.tl.output.format not in ("gif", "mov-prores"):
+            raise SpecError(f"canvas size {w}x{h} has an odd side; H.264/H.265/VP9 in yuv420p need even sizes",
+                            problems=[("canvas.width" if w % 2 else "canvas.height", None, "must be even")],
+                            hint=f"use {w - w % 2}x{h - h % 2}")
+
+    def frames(self, seconds: float) -> int:
+        return max(1, round(seconds * self.fps))
+
+    # ---- whole timeline --------------------------------------------------------------
+    def plan(self) -> m.RenderPlan:
+        clips = [self._clip(i, clip) for i, clip in enumerate(self.tl.clips)]
+        self._check_transitions(clips)
+        music = self.tl.audio.music
+        if music is not None:
+            info = probe(music.path, field_name="audio.music.path")
+            if info.audio is None:
+                raise InputError(f"no audio stream in {music.path}", field="audio.music.path",
+                                 hint="use an audio file (WAV, MP3, M4A, OGG) or a video with sound")
+        return m.RenderPlan(
+            width=self.size[0], height=self.size[1], fps=self.fps, background=self.tl.canvas.background,
+            clips=tuple(clips), music=music, clip_audio=self.tl.audio.clip_audio,
+            clip_volume=self.tl.audio.clip_volume, alpha=self.alpha,
+            interpolation="linear" if self.tl.output.quality == "draft" else "cubic",
+            warnings=tuple(self.warnings),
+        )
+
+    def _check_transitions(self, clips: list[m.ClipPlan]) -> None:
+        for i, (a, b) in enumerate(zip(clips, clips[1:])):
+            if a.transition_frames >= min(a.frames, b.frames):
+                secs = float(a.transition_frames / self.fps)
+                raise SpecError(
+                    f"clips[{i}].transition.duration ({secs:g} s) is not shorter than clip {i} "
+                    f"({float(a.frames / self.fps):g} s) and clip {i + 1} ({float(b.frames / self.fps):g} s)",
+                    hint="shorten the transition or lengthen the clips")
+
+    # ---- one clip --------------------------------------------------------------------
+    def _clip(self, index: int, clip: t.Clip) -> m.ClipPlan:
+        path = f"clips[{index}]"
+        videos = {j: probe(layer.path, field_name=f"{path}.layers[{j}].path")
+                  for j, layer in enumerate(clip.layers) if isinstance(layer, t.VideoLayer)}
+        seconds = clip.duration or self._video_length(clip, videos) or self.tl.defaults.duration
+        frames = self.frames(seconds)
+        layers = self._layers(path, clip, frames, videos)
+        trans = clip.transition if clip.transition is not None else self.tl.defaults.transition
+        is_last = index == len(self.tl.clips) - 1
+        if trans is None or trans.name == "cut" or is_last:
+            return m.ClipPlan(frames, tuple(layers))
+        return m.ClipPlan(frames, tuple(layers), trans.name, self.frames(trans.duration))
+
+    def _video_length(self, clip: t.Clip, videos: dict[int, Any]) -> float | None:
+        for j, info in videos.items():
+            layer = clip.layers[j]
+            assert isinstance(layer, t.VideoLayer)
+            end = layer.trim_out or info.duration
+            if end and not layer.loop:
+                return max(0.04, (end - layer.trim_in) / layer.speed)
+        return None
+
+    def _window(self, layer: t.LayerBase, frames: int, where: str) -> m.Window:
+        start = self.frames(layer.start) if layer.start else 0
+        end = min(frames, self.frames(layer.end)) if layer.end else frames
+        if start >= frames:
+            raise SpecError(f"{where}.start ({layer.start} s) is at or after the clip's end "
+                            f"({float(frames / self.fps):g} s)", hint="lower start or lengthen the clip")
+        return m.Window(start, max(1, end - start))
+
+    def _layers(self, path: str, clip: t.Clip, frames: int, videos: dict[int, Any]) -> list[m.PreparedLayer]:
+        out: list[m.PreparedLayer] = []
+        group: list[tuple[int, Any]] = []
+        for j, layer in enumerate(clip.layers):
+            where = f"{path}.layers[{j}]"
+            window = self._window(layer, frames, where)
+            if self._is_static(layer, window, frames):
+                group.append((j, layer))
+                continue
+            if group:
+                out.append(self._flatten(path, group, frames, first=not out))
+                group = []
+            out.append(self._dynamic(where, layer, window, videos.get(j), first=not out))
+        if group:
+            out.append(self._flatten(path, group, frames, first=not out))
+        return out
+
+    @staticmethod
+    def _is_static(layer: Any, window: m.Window, frames: int) -> bool:
+        if isinstance(layer, t.VideoLayer) or (isinstance(layer, t.ImageLayer) and layer.motion):
+            return False
+        if getattr(layer, "fade_in", 0) or getattr(layer, "fade_out", 0):
+            return False
+        return window.start == 0 and window.frames == frames
+
+    # ---- stills ----------------------------------------------------------------------
+    def _flatten(self, path: str, group: list[tuple[int, Any]], frames: int, first: bool) -> m.StillLayer:
+        """Draw a run of static layers into one canvas-sized still (over the background if first)."""
+        whole = m.Window(0, frames)
+        passthrough = self._passthrough(group, first, f"{path}.layers[{group[0][0]}]")
+        if passthrough:
+            return m.StillLayer(passthrough, 0, 0, whole, opaque_full=True)
+        params = {"kind": "flatten", "size": self.size, "first": first, "bg": self.tl.canvas.background,
+                  "layers": [self._layer_key(layer) for _, layer in group]}
+
+        def draw() -> Image.Image:
+            canvas = solid(self.size, self.tl.canvas.background if first else "transparent")
+            for j, layer in group:
+                image, (x, y) = self._draw_layer(f"{path}.layers[{j}]", layer)
+                canvas.alpha_composite(image, (x, y))
+            return canvas
+
+        for j, layer in group:  # fail on bad inputs even when the result is cached
+            self._check_inputs(f"{path}.layers[{j}]", layer)
+        opaque = first and parse_color(self.tl.canvas.background)[3] == 255
+        return m.StillLayer(cached_still(still_key(params), draw), 0, 0, whole, opaque_full=opaque)
+
+    def _passthrough(self, group: list[tuple[int, Any]], first: bool, where: str) -> str | None:
+        """A single canvas-sized, upright, opaque image needs no re-encoding: hand ffmpeg the file."""
+        if len(group) != 1 or not first or not isinstance(group[0][1], t.ImageLayer):
+            return None
+        layer = group[0][1]
+        if (layer.width, layer.height) != (1.0, 1.0) or layer.fit == "contain-blur":
+            return None
+        try:
+            with Image.open(layer.path) as img:
+                upright = img.getexif().get(0x0112, 1) in (0, 1)
+                plain = img.mode == "RGB" and img.format in ("PNG", "JPEG") and getattr(img, "n_frames", 1) == 1
+                same = img.size == self.size
+        except OSError:
+            return None
+        if not (upright and plain and same):
+            return None
+        load_image(layer.path, field=f"{where}.path")  # decode fully: corrupt files fail here, not in ffmpeg
+        return layer.path
+
+    def _check_inputs(self, where: str, layer: Any) -> None:
+        if isinstance(layer, (t.ImageLayer, t.OverlayLayer)):
+            load_image(layer.path, field=f"{where}.path")
+        elif isinstance(layer, t.TextLayer):
+            from reelforge.imaging.fonts import resolve_font
+
+            resolve_font(layer.font, field=f"{where}.font")
+
+    def _layer_key(self, layer: Any) -> dict[str, Any]:
+        data = layer.model_dump(mode="json")
+        if isinstance(layer, (t.ImageLayer, t.OverlayLayer)):
+            data["digest"] = file_digest(layer.path) if _exists(layer.path) else layer.path
+        return data
+
+    def _draw_layer(self, where: str, layer: Any) -> tuple[Image.Image, tuple[int, int]]:
+        """Draw one static layer; return the image and its top-left position on the canvas."""
+        if isinstance(layer, t.ColorLayer):
+            return solid(self.size, layer.color), (0, 0)
+        if isinstance(layer, t.LinearGradientLayer):
+            return linear_gradient(self.size, layer.colors, layer.angle), (0, 0)
+        if isinstance(layer, t.RadialGradientLayer):
+            return radial_gradient(self.size, layer.colors, layer.center, layer.radius), (0, 0)
+        if isinstance(layer, t.ImageLayer):
+            box = self._box(layer)
+            image = fit_image(load_image(layer.path, field=f"{where}.path"), box, layer.fit)
+            return image, self._place(box, layer.position, layer.margin)
+        if isinstance(layer, t.TextLayer):
+            image = render_text(layer.text, self._text_style(layer), field=f"{where}.font")
+            return image, self._place(image.size, layer.position, layer.margin)
+        if isinstance(layer, t.OverlayLayer):
+            src = load_image(layer.path, field=f"{where}.path")
+            width = max(2, round(self.size[0] * layer.scale))
+            height = max(2, round(src.height * width / src.width))
+            image = with_opacity(src.resize((width, height), Image.Resampling.LANCZOS), layer.opacity)
+            return image, self._place(image.size, layer.position, layer.margin)
+        raise TypeError(f"not a still layer: {type(layer).__name__}")
+
+    def _box(self, layer: t.BoxedLayer) -> tuple[int, int]:
+        return even(layer.width * self.size[0]), even(layer.height * self.size[1])
+
+    def _place(self, box: tuple[int, int], anchor: str, margin: float) -> tuple[int, int]:
+        px = round(margin * self.short)
+        return anchor_xy(anchor, box, self.size, (px, px))
+
+    def _text_style(self, layer: t.TextLayer) -> TextStyle:
+        k = self.short / 1080  # stroke/shadow sizes are given at 1080p
+        size_px = round(layer.size * self.size[1]) if layer.size <= 1 else round(layer.size)
+        return TextStyle(
+            font=layer.font, weight=layer.weight, size_px=max(6, size_px), color=layer.color,
+            stroke_width=round(layer.stroke.width * k) if layer.stroke else 0,
+            stroke_color=layer.stroke.color if layer.stroke else "#000000",
+            shadow_offset=(round(layer.shadow.offset[0] * k), round(layer.shadow.offset[1] * k)) if layer.shadow else None,
+            shadow_blur=layer.shadow.blur * k if layer.shadow else 0.0,
+            shadow_color=layer.shadow.color if layer.shadow else "#000000b0",
+            box_color=layer.box.color if layer.box else None,
+            box_padding=round(layer.box.padding * size_px) if layer.box else 0,
+            box_radius=round(layer.box.radius * size_px) if layer.box else 0,
+            align=layer.align, max_width=round(layer.wrap_width * self.size[0]),
+            line_spacing=layer.line_spacing,
+        )
+
+    # ---- layers that change over time -------------------------------------------------
+    def _dynamic(self, where: str, layer: Any, window: m.Window, video: Any, first: bool) -> m.PreparedLayer:
+        if isinstance(layer, t.VideoLayer):
+            return self._video(where, layer, window, video, first)
+        if isinstance(layer, t.ImageLayer) and layer.motion:
+            return self._motion(where, layer, window, first)
+        self._check_inputs(where, layer)
+        key = still_key({"kind": "layer", "size": self.size, "layer": self._layer_key(layer)})
+        holder: dict[str, tuple[int, int]] = {}
+
+        def draw() -> Image.Image:
+            image, xy = self._draw_layer(where, layer)
+            holder["xy"] = xy
+            return image
+
+        still = cached_still(key, draw)
+        if "xy" not in holder:  # cached: recompute the position from the stored size
+            with Image.open(still) as img:
+                full = img.size == self.size
+                holder["xy"] = (0, 0) if full else self._place(img.size, layer.position, layer.margin)
+        x, y = holder["xy"]
+        return m.StillLayer(still, x, y, window, fade_in=getattr(layer, "fade_in", 0.0),
+                            fade_out=getattr(layer, "fade_out", 0.0))
+
+    def _motion(self, where: str, layer: t.ImageLayer, window: m.Window, first: bool) -> m.MotionLayer:
+        assert layer.motion is not None
+        box = self._box(layer)
+        # Supersample so the zoomed-in part still has source pixels to show (up to 2x).
+        factor = 1.0 if self.tl.output.quality == "draft" else min(2.0, max(layer.motion.zoom_from, layer.motion.zoom_to))
+        size = (even(box[0] * factor), even(box[1] * factor))
+        load_image(layer.path, field=f"{where}.path")
+        key = still_key({"kind": "motion", "size": size, "layer": self._layer_key(layer)})
+        still = cached_still(key, lambda: fit_image(load_image(layer.path, field=f"{where}.path"), size, layer.fit))
+        x, y = self._place(box, layer.position, layer.margin)
+        full = box == self.size and layer.fit in ("cover", "stretch", "contain-blur")
+        return m.MotionLayer(still, x, y, size, box, layer.motion, window,
+                             opaque_full=full and first and window.frames > 0 and window.start == 0)
+
+    def _video(self, where: str, layer: t.VideoLayer, window: m.Window, info: Any, first: bool) -> m.VideoLayer:
+        if info.video is None:
+            raise InputError(f"no video stream in {layer.path}", field=f"{where}.path",
+                             hint="use an image layer for stills, or a file with a video stream")
+        if info.duration is not None and layer.trim_in >= info.duration:
+            raise SpecError(f"{where}.trim_in ({layer.trim_in} s) is past the end of the video ({info.duration:g} s)",
+                            hint="lower trim_in")
+        box = self._box(layer)
+        x, y = self._place(box, layer.position, layer.margin)
+        full = box == self.size and layer.fit in ("cover", "stretch", "contain-blur")
+        return m.VideoLayer(
+            path=layer.path, x=x, y=y, box=box, fit=layer.fit, trim_in=layer.trim_in, trim_out=layer.trim_out,
+            loop=layer.loop, speed=layer.speed, window=window,
+            audio=bool(info.audio) and not layer.mute and self.tl.audio.clip_audio, volume=layer.volume,
+            opaque_full=full and first and window.start == 0,
+        )
+
+
+def _exists(path: str) -> bool:
+    import os
+
+    return os.path.isfile(path)
+
+
+def prepare(timeline: t.Timeline) -> m.RenderPlan:
+    return Preparer(timeline).plan()

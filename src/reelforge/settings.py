@@ -1,0 +1,36 @@
+"""Settings from the environment (prefix `REELFORGE_`) and an optional `.env` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "reelforge"
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration. Every field can be set as `REELFORGE_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="REELFORGE_", env_file=".env", extra="ignore")
+
+    ffmpeg: str | None = Field(
+        default=None, description="Path to an ffmpeg binary; default: `ffmpeg` on PATH, else imageio-ffmpeg's."
+    )
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="Where prepared stills (rendered text, fitted images) are cached.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
+    log_format: Literal["console", "json"] = "console"
+    ffmpeg_threads: int = Field(default=0, ge=0, description="Encoder threads; 0 = ffmpeg decides.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,188 @@
+"""Load a spec file (YAML or JSON): parse, expand defaults, validate, resolve paths.
+
+Validation errors name the field path (`clips[3].layers[1].path`) and, when the document came
+from a file, the line it is on.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from reelforge.errors import SpecError
+from reelforge.spec.timeline import (
+    ImageLayer, LinearGradientLayer, OverlayLayer, RadialGradientLayer, TextLayer, Timeline,
+    VideoLayer, ColorLayer,
+)
+from reelforge.spec.transitions import TRANSITION_NAMES
+
+_LAYER_MODELS = {
+    "image": ImageLayer, "video": VideoLayer, "color": ColorLayer,
+    "linear-gradient": LinearGradientLayer, "radial-gradient": RadialGradientLayer,
+    "text": TextLayer, "overlay": OverlayLayer,
+}
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1's base-60 numbers, so `aspect: 16:9` stays the string '16:9'."""
+
+
+_SpecLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|0o?[0-7_]+)$"), list("-+0123456789")
+)
+_SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?"
+               r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."),
+)
+
+
+def format_loc(loc: tuple[Any, ...]) -> str:
+    """('clips', 3, 'layers', 1, 'image', 'path') -> 'clips[3].layers[1].path'.
+
+    Pydantic puts the discriminator tag of a union member in the location; drop it."""
+    out = ""
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif i > 0 and loc[i - 1] == "layers" or (i > 0 and isinstance(loc[i - 1], int) and part in _LAYER_MODELS and i >= 2 and loc[i - 2] == "layers"):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Follow a validation error location through the YAML node tree to a 1-based line."""
+    best = node
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            if match is None:
+                continue  # a union tag or a missing key: keep the parent's line
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            continue
+        best = node
+    return best.start_mark.line + 1 if best is not None else None
+
+
+def _friendly(err: dict[str, Any]) -> str:
+    msg = str(err.get("msg", "invalid"))
+    value = err.get("input")
+    if err.get("type") == "literal_error" and isinstance(value, str):
+        expected = err.get("ctx", {}).get("expected", "")
+        if "'cut'" in expected:
+            close = difflib.get_close_matches(value, TRANSITION_NAMES, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else "; run `reelforge schema timeline` for the list"
+            return f"unknown transition {value!r}{hint}"
+    if err.get("type") == "extra_forbidden":
+        return "unknown field (check the spelling; `reelforge schema timeline` lists the fields)"
+    if err.get("type") == "union_tag_invalid":
+        return f"unknown layer type {err.get('ctx', {}).get('tag')!r}; use one of {', '.join(_LAYER_MODELS)}"
+    return msg.removeprefix("Value error, ")
+
+
+def apply_defaults(doc: dict[str, Any]) -> dict[str, Any]:
+    """Cascade defaults: global `defaults.layer` → `defaults.<type>` → the layer's own fields.
+
+    Only keys the layer type accepts are inherited, so `defaults.layer.fade_in` reaches text
+    and overlay layers but not colour layers."""
+    doc = copy.deepcopy(doc)
+    defaults = doc.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        return doc
+    common = defaults.get("layer") or {}
+    for clip in doc.get("clips") or []:
+        if not isinstance(clip, dict):
+            continue
+        for i, layer in enumerate(clip.get("layers") or []):
+            if not isinstance(layer, dict) or layer.get("type") not in _LAYER_MODELS:
+                continue
+            model = _LAYER_MODELS[layer["type"]]
+            per_type = defaults.get(layer["type"]) or {}
+            merged = {k: v for k, v in {**common, **per_type}.items() if k in model.model_fields}
+            clip["layers"][i] = {**merged, **layer}
+    return doc
+
+
+def validate_timeline(doc: Any, *, source: str | None = None, root: yaml.Node | None = None) -> Timeline:
+    if not isinstance(doc, dict):
+        raise SpecError("a timeline spec must be a mapping with at least a `clips` list", source=source,
+                        hint="see examples/demo.yaml")
+    try:
+        return Timeline.model_validate(apply_defaults(doc))
+    except ValidationError as exc:
+        problems = [(format_loc(e["loc"]) or "(root)", _line_of(root, e["loc"]), _friendly(dict(e)))
+                    for e in exc.errors()]
+        raise SpecError(f"{source or 'spec'} is not a valid timeline ({len(problems)} problem(s)):",
+                        source=source, problems=problems,
+                        hint="fix the fields listed above; `reelforge schema timeline` shows every field") from None
+
+
+def read_document(path: Path) -> tuple[Any, yaml.Node | None]:
+    """Parse YAML or JSON; return the data and the YAML node tree (for line numbers)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"spec file not found: {path}", hint="check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read spec file {path}: {exc}", hint="save it as UTF-8 text") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_SpecLoader)
+        root = yaml.compose(text, Loader=_SpecLoader)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}", hint="fix the syntax at that line") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise SpecError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}",
+                        hint="fix the syntax at that line (indentation, quotes, colons)") from None
+    return data, root
+
+
+def resolve_path(value: str, base_dir: Path) -> str:
+    """`sample:NAME` → a bundled sample photo; relative paths → relative to the spec file."""
+    if value.startswith("sample:"):
+        from reelforge.samples import sample_path
+
+        return str(sample_path(value.removeprefix("sample:")))
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else (base_dir / p))
+
+
+def _resolve_paths(timeline: Timeline, base_dir: Path) -> Timeline:
+    for clip in timeline.clips:
+        for layer in clip.layers:
+            if isinstance(layer, (ImageLayer, VideoLayer, OverlayLayer)):
+                layer.path = resolve_path(layer.path, base_dir)
+            if isinstance(layer, TextLayer) and layer.font.lower().endswith((".ttf", ".otf", ".ttc")):
+                layer.font = resolve_path(layer.font, base_dir)
+    if timeline.audio.music is not None:
+        timeline.audio.music.path = resolve_path(timeline.audio.music.path, base_dir)
+    return timeline
+
+
+def load_timeline(spec: str | Path | dict[str, Any], *, base_dir: str | Path | None = None) -> Timeline:
+    """Load and validate a timeline from a file path or an already-parsed dict."""
+    if isinstance(spec, dict):
+        timeline = validate_timeline(spec)
+        return _resolve_paths(timeline, Path(base_dir or ".").resolve())
+    path = Path(spec)
+    data, root = read_document(path)
+    timeline = validate_timeline(data, source=str(path), root=root)
+    return _resolve_paths(timeline, Path(base_dir) if base_dir else path.resolve().parent)

@@ -1,0 +1,299 @@
+"""The timeline spec: a canvas, clips of stacked layers, transitions, audio and an output preset.
+
+Every field has a description; `reelforge schema timeline` exports this as JSON Schema and
+`docs/timeline.md` is generated from it. Shorthands (a transition or motion given as a plain
+string) are expanded here, once, before anything else sees the spec.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from reelforge.spec.common import ASPECTS, RESOLUTIONS, Anchor, Color, even
+from reelforge.spec.transitions import TransitionName
+
+FitMode = Literal["contain", "cover", "contain-blur", "stretch"]
+Easing = Literal["linear", "ease-in", "ease-out", "ease-in-out"]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo must not silently do nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Canvas(Strict):
+    """Frame size, rate and background of the whole video."""
+
+    aspect: Literal["16:9", "9:16", "1:1", "4:5", "4:3", "3:4", "21:9"] = Field(
+        "16:9", description="Aspect preset; ignored when width and height are given.")
+    resolution: Literal["480p", "720p", "1080p", "1440p", "4k"] = Field(
+        "1080p", description="Short side of the frame: 1080p at 9:16 is 1080x1920.")
+    width: int | None = Field(None, ge=16, le=8192, description="Explicit width in pixels (even for H.264).")
+    height: int | None = Field(None, ge=16, le=8192, description="Explicit height in pixels (even for H.264).")
+    fps: float = Field(30, gt=0, le=120, description="Frames per second.")
+    background: Color = Field("#000000", description="Colour behind all layers; 'transparent' for alpha outputs.")
+
+    @field_validator("resolution", mode="before")
+    @classmethod
+    def _lower_resolution(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Canvas:
+        if (self.width is None) != (self.height is None):
+            raise ValueError("give both width and height, or neither (then aspect × resolution is used)")
+        return self
+
+    @property
+    def size(self) -> tuple[int, int]:
+        if self.width is not None and self.height is not None:
+            return self.width, self.height
+        aw, ah = ASPECTS[self.aspect]
+        short = RESOLUTIONS[self.resolution]
+        if aw >= ah:
+            return even(short * aw / ah), short
+        return short, even(short * ah / aw)
+
+
+class Transition(Strict):
+    """How a clip hands over to the next one."""
+
+    name: TransitionName = Field("fade", description="Any ffmpeg xfade transition name, or 'cut'.")
+    duration: float = Field(0.5, gt=0, le=10, description="Seconds the two clips overlap (ignored for cut).")
+
+
+class KenBurns(Strict):
+    """Smooth zoom and pan over an image layer (sub-pixel accurate, no zoompan jitter)."""
+
+    type: Literal["kenburns"] = "kenburns"
+    zoom_from: float = Field(1.0, ge=1.0, le=4.0, description="Zoom at the layer's start (1 = fit).")
+    zoom_to: float = Field(1.15, ge=1.0, le=4.0, description="Zoom at the layer's end.")
+    focus_from: tuple[float, float] = Field((0.5, 0.5), description="Point (x, y in 0..1 of the image) at the centre at the start.")
+    focus_to: tuple[float, float] = Field((0.5, 0.5), description="Point at the centre at the end.")
+    easing: Easing = Field("ease-in-out", description="Speed curve of the move.")
+
+    @field_validator("focus_from", "focus_to")
+    @classmethod
+    def _in_unit_square(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not all(0.0 <= v <= 1.0 for v in value):
+            raise ValueError("focus coordinates are fractions of the image: 0..1")
+        return value
+
+
+# Shorthands a user can write instead of a full KenBurns object.
+MOTION_PRESETS: dict[str, dict[str, Any]] = {
+    "zoom-in": {"zoom_from": 1.0, "zoom_to": 1.2},
+    "zoom-out": {"zoom_from": 1.2, "zoom_to": 1.0},
+    "pan-left": {"zoom_from": 1.15, "zoom_to": 1.15, "focus_from": (0.6, 0.5), "focus_to": (0.4, 0.5)},
+    "pan-right": {"zoom_from": 1.15, "zoom_to": 1.15, "focus_from": (0.4, 0.5), "focus_to": (0.6, 0.5)},
+    "pan-up": {"zoom_from": 1.15, "zoom_to": 1.15, "focus_from": (0.5, 0.6), "focus_to": (0.5, 0.4)},
+    "pan-down": {"zoom_from": 1.15, "zoom_to": 1.15, "focus_from": (0.5, 0.4), "focus_to": (0.5, 0.6)},
+}
+
+
+class LayerBase(Strict):
+    start: float | None = Field(None, ge=0, description="Seconds into the clip when the layer appears (default 0).")
+    end: float | None = Field(None, gt=0, description="Seconds into the clip when it disappears (default: clip end).")
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> LayerBase:
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+class BoxedLayer(LayerBase):
+    """A layer drawn into a box: the whole canvas by default, or a fraction of it at an anchor."""
+
+    width: float = Field(1.0, gt=0, le=1, description="Box width as a fraction of the canvas width.")
+    height: float = Field(1.0, gt=0, le=1, description="Box height as a fraction of the canvas height.")
+    position: Anchor = Field("center", description="Where the box sits on the canvas.")
+    margin: float = Field(0.0, ge=0, le=0.5, description="Distance from the canvas edge, fraction of the short side.")
+    fit: FitMode = Field("cover", description="How the media fills its box.")
+
+
+class ImageLayer(BoxedLayer):
+    """A still image (PNG/JPEG/WebP/…; EXIF rotation honoured), optionally with Ken Burns motion."""
+
+    type: Literal["image"]
+    path: str = Field(description="Image file; relative to the spec file, or `sample:NAME` for a bundled sample photo.")
+    motion: KenBurns | None = Field(None, description="Ken Burns move, or a preset name: " + ", ".join(MOTION_PRESETS))
+
+    @field_validator("motion", mode="before")
+    @classmethod
+    def _expand_motion(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value not in MOTION_PRESETS:
+                raise ValueError(f"unknown motion {value!r}; use one of {', '.join(MOTION_PRESETS)} or an object")
+            return {"type": "kenburns", **MOTION_PRESETS[value]}
+        return value
+
+
+class VideoLayer(BoxedLayer):
+    """A video file, trimmed, looped, sped up or muted."""
+
+    type: Literal["video"]
+    path: str = Field(description="Video file, relative to the spec file.")
+    trim_in: float = Field(0.0, ge=0, description="Seconds to skip at the start of the source.")
+    trim_out: float | None = Field(None, gt=0, description="Source time to stop at (default: its end).")
+    loop: bool = Field(False, description="Loop the source if it is shorter than the layer.")
+    mute: bool = Field(False, description="Drop this layer's audio.")
+    volume: float = Field(1.0, ge=0, le=4, description="Gain for this layer's audio.")
+    speed: float = Field(1.0, ge=0.25, le=4, description="Playback speed (audio keeps its pitch).")
+
+    @model_validator(mode="after")
+    def _trim_order(self) -> VideoLayer:
+        if self.trim_out is not None and self.trim_out <= self.trim_in:
+            raise ValueError(f"trim_out ({self.trim_out}) must be after trim_in ({self.trim_in})")
+        return self
+
+
+class ColorLayer(LayerBase):
+    """A solid colour over the whole canvas."""
+
+    type: Literal["color"]
+    color: Color = Field(description="Fill colour.")
+
+
+class LinearGradientLayer(LayerBase):
+    """A linear gradient over the whole canvas (dithered, so no banding after encoding)."""
+
+    type: Literal["linear-gradient"]
+    colors: list[Color] = Field(min_length=2, description="Two or more colour stops, evenly spaced.")
+    angle: float = Field(180, description="Direction in degrees, CSS style: 180 = top→bottom, 90 = left→right.")
+
+
+class RadialGradientLayer(LayerBase):
+    """A radial gradient over the whole canvas."""
+
+    type: Literal["radial-gradient"]
+    colors: list[Color] = Field(min_length=2, description="Stops from the centre outwards.")
+    center: tuple[float, float] = Field((0.5, 0.5), description="Centre (x, y) as fractions of the canvas.")
+    radius: float = Field(0.75, gt=0, le=4, description="Radius as a fraction of the canvas diagonal.")
+
+
+class Stroke(Strict):
+    width: float = Field(3, ge=0, description="Outline width in pixels at 1080p (scaled with the canvas).")
+    color: Color = "#000000"
+
+
+class Shadow(Strict):
+    offset: tuple[float, float] = Field((4, 4), description="Shadow offset (x, y) in pixels at 1080p.")
+    blur: float = Field(6, ge=0, description="Blur radius in pixels at 1080p.")
+    color: Color = "#000000b0"
+
+
+class TextBox(Strict):
+    color: Color = Field("#000000a0", description="Box fill behind the text.")
+    padding: float = Field(0.4, ge=0, description="Padding as a fraction of the font size.")
+    radius: float = Field(0.3, ge=0, description="Corner radius as a fraction of the font size.")
+
+
+class TextLayer(LayerBase):
+    """Text rendered by reelforge (HarfBuzz shaping, bundled Noto fonts with emoji/CJK/RTL fallback)."""
+
+    type: Literal["text"]
+    text: str = Field(min_length=1, description="The text; newlines break lines.")
+    font: str = Field("sans", description="Font family name (`reelforge fonts`) or a .ttf/.otf path.")
+    weight: int = Field(700, ge=100, le=900, description="Weight for variable fonts (400 regular, 700 bold).")
+    size: float = Field(0.07, gt=0, description="Font size: ≤ 1 is a fraction of the canvas height, > 1 pixels.")
+    color: Color = "#ffffff"
+    stroke: Stroke | None = None
+    shadow: Shadow | None = None
+    box: TextBox | None = None
+    align: Literal["left", "center", "right"] = "center"
+    wrap_width: float = Field(0.9, gt=0, le=1, description="Maximum line width, fraction of the canvas width.")
+    line_spacing: float = Field(1.2, gt=0.5, le=3, description="Line height as a multiple of the font size.")
+    position: Anchor = "center"
+    margin: float = Field(0.06, ge=0, le=0.5, description="Distance from the canvas edge, fraction of the short side.")
+    fade_in: float = Field(0.0, ge=0, description="Seconds of fade-in.")
+    fade_out: float = Field(0.0, ge=0, description="Seconds of fade-out.")
+
+
+class OverlayLayer(LayerBase):
+    """An RGBA image (logo, sticker, watermark) placed at an anchor, with opacity and fades."""
+
+    type: Literal["overlay"]
+    path: str = Field(description="Image file (transparency kept); relative to the spec file or `sample:NAME`.")
+    position: Anchor = "bottom-right"
+    margin: float = Field(0.04, ge=0, le=0.5, description="Distance from the edge, fraction of the short side.")
+    scale: float = Field(0.2, gt=0, le=1, description="Overlay width as a fraction of the canvas width.")
+    opacity: float = Field(1.0, ge=0, le=1)
+    fade_in: float = Field(0.0, ge=0, description="Seconds of fade-in.")
+    fade_out: float = Field(0.0, ge=0, description="Seconds of fade-out.")
+
+
+Layer = Annotated[
+    Union[ImageLayer, VideoLayer, ColorLayer, LinearGradientLayer, RadialGradientLayer, TextLayer, OverlayLayer],
+    Field(discriminator="type"),
+]
+LAYER_TYPES = ("image", "video", "color", "linear-gradient", "radial-gradient", "text", "overlay")
+
+
+def _expand_transition(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class Clip(Strict):
+    """One shot: layers stacked bottom to top, shown for `duration` seconds."""
+
+    duration: float | None = Field(None, gt=0, le=3600, description="Seconds; default: defaults.duration, or the video layer's length.")
+    layers: list[Layer] = Field(min_length=1, description="Layers, bottom first.")
+    transition: Transition | None = Field(None, description="Transition into the next clip (default: defaults.transition).")
+
+    _expand = field_validator("transition", mode="before")(classmethod(lambda cls, v: _expand_transition(v)))
+
+
+class Music(Strict):
+    """A background track under the whole video."""
+
+    path: str = Field(description="Audio (or video) file; relative to the spec file.")
+    volume: float = Field(0.6, ge=0, le=4)
+    start: float = Field(0.0, ge=0, description="Seconds to skip at the start of the track.")
+    loop: bool = Field(True, description="Loop the track if it is shorter than the video.")
+    fade_in: float = Field(0.5, ge=0)
+    fade_out: float = Field(1.5, ge=0)
+
+
+class Audio(Strict):
+    music: Music | None = None
+    clip_audio: bool = Field(True, description="Keep the audio of video layers (crossfaded with the transitions).")
+    clip_volume: float = Field(1.0, ge=0, le=4, description="Gain for clip audio under the music.")
+
+
+class Output(Strict):
+    """Container/codec preset and quality."""
+
+    format: Literal["mp4", "mp4-h265", "webm", "webm-alpha", "mov-prores", "gif"] = Field(
+        "mp4", description="mp4 = H.264 yuv420p BT.709 +faststart; webm = VP9; *-alpha and mov-prores keep transparency.")
+    quality: Literal["draft", "standard", "high"] = "standard"
+    hardware: Literal["none", "nvenc", "vaapi", "qsv"] = Field(
+        "none", description="Use a hardware encoder when present; falls back to software with a warning.")
+
+
+class Defaults(Strict):
+    """Values every clip and layer inherits unless it sets its own (global → per type → layer)."""
+
+    duration: float = Field(4.0, gt=0, le=3600, description="Clip duration when a clip sets none.")
+    transition: Transition | None = Field(None, description="Transition between clips when a clip sets none (default: cut).")
+    layer: dict[str, Any] = Field(default_factory=dict, description="Fields applied to every layer that accepts them.")
+    image: dict[str, Any] = Field(default_factory=dict)
+    video: dict[str, Any] = Field(default_factory=dict)
+    text: dict[str, Any] = Field(default_factory=dict)
+    overlay: dict[str, Any] = Field(default_factory=dict)
+
+    _expand = field_validator("transition", mode="before")(classmethod(lambda cls, v: _expand_transition(v)))
+
+
+class Timeline(Strict):
+    """A video: canvas + clips (+ audio) → one ffmpeg render."""
+
+    version: Literal[1] = 1
+    canvas: Canvas = Field(default_factory=Canvas)
+    defaults: Defaults = Field(default_factory=Defaults)
+    clips: list[Clip] = Field(min_length=1)
+    audio: Audio = Field(default_factory=Audio)
+    output: Output = Field(default_factory=Output)
