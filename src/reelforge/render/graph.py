@@ -66,15 +66,18 @@ class GraphBuilder:
         return float(Fraction(frames) / self.plan.fps)
 
     # ---- colour handling: stills are RGB, the output is BT.709 limited-range YUV -------------
-    def to_working(self) -> list[Filter]:
-        return [F("scale", out_color_matrix="bt709", out_range="tv"), F("format", self.pix_fmt)]
+    def to_working(self, *, alpha: bool = False) -> list[Filter]:
+        """Convert once, before looping; layers keep their alpha for the overlay."""
+        pix_fmt = "yuva420p" if alpha else self.pix_fmt
+        return [F("scale", out_color_matrix="bt709", out_range="tv"), F("format", pix_fmt)]
 
     # ---- clip sources ---------------------------------------------------------------------
-    def still_stream(self, layer: m.StillLayer | m.MotionLayer, frames: int) -> str:
+    def still_stream(self, layer: m.StillLayer | m.MotionLayer, frames: int, *, alpha: bool = False) -> str:
         """Decode once, convert once, then repeat the frame `frames` times with exact timestamps."""
-        idx = self.add_input(layer.path)
+        # -framerate gives the still's stream the canvas rate, which xfade checks on its inputs.
+        idx = self.add_input(layer.path, "-framerate", self.fps)
         return self.chain((f"{idx}:v",), [
-            *self.to_working(),
+            *self.to_working(alpha=alpha),
             F("loop", loop=frames - 1, size=1, start=0),
             F("settb", expr=self.tb), F("setpts", "N"), F("setsar", 1),
         ], "s")
@@ -221,7 +224,8 @@ def build_clip(g: GraphBuilder, clip: m.ClipPlan) -> tuple[str, str | None]:
     clip_seconds = g.seconds(clip.frames)
     for layer in clip.layers[start:]:
         if isinstance(layer, m.StillLayer):
-            pad = g.shifted(g.still_stream(layer, layer.window.frames), layer.window, layer.fade_in, layer.fade_out)
+            still = g.still_stream(layer, layer.window.frames, alpha=True)
+            pad = g.shifted(still, layer.window, layer.fade_in, layer.fade_out)
             base = g.place(base, pad, layer.x, layer.y)
         elif isinstance(layer, m.MotionLayer):
             base = g.place(base, g.shifted(g.motion_stream(layer), layer.window), layer.x, layer.y)
@@ -229,7 +233,7 @@ def build_clip(g: GraphBuilder, clip: m.ClipPlan) -> tuple[str, str | None]:
             idx = g.video_input(layer)
             pad, x, y = g.video_stream(layer, idx)
             base = g.place(base, pad, x, y)
-            if layer.audio:
+            if layer.audio and g.plan.clip_audio:
                 audio_pads.append(g.video_audio(layer, idx, clip_seconds))
     if not audio_pads:
         return base, None

@@ -1,0 +1,33 @@
+# The two commands a newcomer needs:  make demo  and  make test
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: demo test lint bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## render examples/demo.yaml to out/demo.mp4 (no key, no network)
+	$(BIN)/reelforge render examples/demo.yaml -o out/demo.mp4
+
+test: $(STAMP)  ## the whole test suite
+	$(BIN)/python -m pytest -n auto -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+docs: $(STAMP)  ## regenerate docs/timeline.md from the schema
+	$(BIN)/python -m reelforge.spec.docs > docs/timeline.md
+
+bench: $(STAMP)  ## side-by-side render benchmark (see BENCHMARKS.md)
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python bench/bench_render.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
