@@ -38,19 +38,7 @@ class TextStyle:
 class Run:
     text: str
     face: FontFace
-
-
-def split_runs(line: str, chain: list[FontFace]) -> list[Run]:
-    """Consecutive characters set in the same face form one run."""
-    runs: list[Run] = []
-    for ch in line:
-        face = face_for(ch, chain)
-        # Combining marks and joiners stay with the run before them (emoji ZWJ sequences, accents).
-        if runs and (face == runs[-1].face or unicodedata.combining(ch) or ord(ch) in (0x200D, 0xFE0F)):
-            runs[-1] = Run(runs[-1].text + ch, runs[-1].face)
-        else:
-            runs.append(Run(ch, face))
-    return runs
+    level: int = 0  # bidi embedding level: odd = right-to-left
 
 
 def is_rtl(text: str) -> bool:
@@ -64,6 +52,86 @@ def is_rtl(text: str) -> bool:
     return False
 
 
+def _strong_classes(line: str) -> list[str]:
+    """Per character: 'L', 'R', 'E' (a digit after right-to-left text, W2) or 'N' (neutral)."""
+    classes, last_strong = [], "L"
+    for ch in line:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            classes.append(last_strong := "R")
+        elif kind == "L":
+            classes.append(last_strong := "L")
+        elif kind in ("EN", "AN"):
+            classes.append("E" if last_strong == "R" else "L")
+        else:
+            classes.append("N")
+    return classes
+
+
+def bidi_levels(line: str, base_rtl: bool) -> list[int]:
+    """A compact UAX #9 (rules W2, N1–N2, I1–I2) for one line without explicit embeddings."""
+    classes = _strong_classes(line)
+    as_dir = ["R" if c == "E" else c for c in classes]  # numbers count as R for neutrals (N1)
+    base = "R" if base_rtl else "L"
+    resolved = list(as_dir)
+    i = 0
+    while i < len(resolved):
+        if resolved[i] != "N":
+            i += 1
+            continue
+        j = i
+        while j < len(resolved) and resolved[j] == "N":
+            j += 1
+        before = as_dir[i - 1] if i > 0 else base
+        after = as_dir[j] if j < len(as_dir) else base
+        resolved[i:j] = [before if before == after else base] * (j - i)
+        i = j
+    levels = []
+    for cls, res in zip(classes, resolved):
+        if base_rtl:
+            levels.append(2 if cls in ("L", "E") or (cls == "N" and res == "L") else 1)
+        else:
+            levels.append(2 if cls == "E" else 1 if res == "R" else 0)
+    return levels
+
+
+def split_runs(line: str, chain: list[FontFace], base_rtl: bool | None = None) -> list[Run]:
+    """Consecutive characters with the same face and bidi level form one run (logical order)."""
+    levels = bidi_levels(line, is_rtl(line) if base_rtl is None else base_rtl)
+    runs: list[Run] = []
+    for ch, level in zip(line, levels):
+        face = face_for(ch, chain)
+        # Combining marks and joiners stay with the run before them (emoji ZWJ sequences, accents).
+        joins = unicodedata.combining(ch) or ord(ch) in (0x200D, 0xFE0F) or 0x1F3FB <= ord(ch) <= 0x1F3FF
+        if runs and ((face == runs[-1].face and level == runs[-1].level) or joins):
+            runs[-1] = Run(runs[-1].text + ch, runs[-1].face, runs[-1].level)
+        else:
+            runs.append(Run(ch, face, level))
+    return runs
+
+
+def visual_order(runs: list[Run]) -> list[Run]:
+    """Rule L2: from the highest level down to 1, reverse every sequence at that level or above."""
+    order = list(runs)
+    top = max((r.level for r in order), default=0)
+    for level in range(top, 0, -1):
+        i = 0
+        while i < len(order):
+            if order[i].level < level:
+                i += 1
+                continue
+            j = i
+            while j < len(order) and order[j].level >= level:
+                j += 1
+            order[i:j] = reversed(order[i:j])
+            i = j
+    return order
+
+
+def _direction(run: Run) -> str:
+    return "rtl" if run.level % 2 else "ltr"
+
+
 class _Setter:
     """Measures and draws lines in one style."""
 
@@ -75,20 +143,17 @@ class _Setter:
         return load_font(face, self.style.size_px, self.style.weight)
 
     def width(self, line: str) -> float:
-        return sum(self.font(r.face).getlength(r.text) for r in split_runs(line, self.chain))
+        return sum(self.font(r.face).getlength(r.text, direction=_direction(r)) for r in split_runs(line, self.chain))
 
     def metrics(self) -> tuple[int, int]:
         ascent, descent = self.font(self.chain[0]).getmetrics()
         return ascent, descent
 
     def draw(self, draw: ImageDraw.ImageDraw, line: str, x: float, baseline: float, **kw) -> None:  # type: ignore[no-untyped-def]
-        runs = split_runs(line, self.chain)
-        if is_rtl(line):
-            runs.reverse()
-        for run in runs:
+        for run in visual_order(split_runs(line, self.chain)):
             font = self.font(run.face)
-            draw.text((x, baseline), run.text, font=font, anchor="ls", **kw)
-            x += font.getlength(run.text)
+            draw.text((x, baseline), run.text, font=font, anchor="ls", direction=_direction(run), **kw)
+            x += font.getlength(run.text, direction=_direction(run))
 
 
 def _tokens(paragraph: str) -> list[str]:
