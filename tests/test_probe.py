@@ -30,7 +30,7 @@ def test_parses_a_rotated_10bit_phone_video() -> None:
 
 def test_probes_real_files(tmp_path: Path) -> None:
     path = tmp_path / "odd size.mkv"
-    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=171x97:r=15:d=1.2", "-pix_fmt", "bgr0", "-c:v", "ffv1", str(path))
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc=s=171x97:r=15:d=1.2", "-pix_fmt", "bgr0", "-c:v", "ffv1", str(path))
     info = probe(path, count_frames=True)
     assert (info.video.width, info.video.height, info.frames) == (171, 97, 18)
     assert info.audio is None
