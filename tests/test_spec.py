@@ -150,3 +150,12 @@ def test_schema_command_prints_json_schema_with_descriptions() -> None:
     assert "description" in text_layer["size"] and "wrap_width" in text_layer
     assert "fade" in json.dumps(schema["$defs"]["Transition"])
     assert cli("schema", "nope").returncode == 2
+
+
+def test_docs_reference_is_generated_from_the_current_schema() -> None:
+    from pathlib import Path
+
+    from reelforge.spec.docs import render_markdown
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "timeline.md"
+    assert docs.read_text(encoding="utf-8") == render_markdown(), "run `make docs` to regenerate docs/timeline.md"

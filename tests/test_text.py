@@ -10,8 +10,21 @@ import pytest
 from PIL import Image
 
 from reelforge.errors import InputError
-from reelforge.imaging.fonts import bundled_families, coverage, face_for, fallback_chain, resolve_font
-from reelforge.imaging.text import TextStyle, bidi_levels, is_rtl, render_text, split_runs, visual_order
+from reelforge.imaging.fonts import (
+    bundled_families,
+    coverage,
+    face_for,
+    fallback_chain,
+    resolve_font,
+)
+from reelforge.imaging.text import (
+    TextStyle,
+    bidi_levels,
+    is_rtl,
+    render_text,
+    split_runs,
+    visual_order,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 

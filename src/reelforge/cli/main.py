@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -27,7 +28,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+    version: Annotated[bool | None, typer.Option("--version", callback=_version, is_eager=True,
                                                     help="Print the version and exit.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens (debug level).")] = False,
 ) -> None:
@@ -49,14 +50,15 @@ def _fail(exc: Exception) -> None:
 def render(
     spec: Annotated[Path, typer.Argument(help="Timeline spec (YAML or JSON).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.mp4, .webm, .mov, .gif).")],
-    preset: Annotated[Optional[str], typer.Option("--preset", help="Quality: draft, standard or high.")] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="mp4, mp4-h265, webm, webm-alpha, mov-prores, gif.")] = None,
-    hardware: Annotated[Optional[str], typer.Option("--hardware", help="nvenc, vaapi or qsv (falls back to software).")] = None,
+    preset: Annotated[str | None, typer.Option("--preset", help="Quality: draft, standard or high.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="mp4, mp4-h265, webm, webm-alpha, mov-prores, gif.")] = None,
+    hardware: Annotated[str | None, typer.Option("--hardware", help="nvenc, vaapi or qsv (falls back to software).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the ffmpeg command instead of running it.")] = False,
 ) -> None:
     """Render a timeline spec to a video file."""
     from reelforge.errors import ReelforgeError
-    from reelforge.render.api import render as do_render, shell_command
+    from reelforge.render.api import render as do_render
+    from reelforge.render.api import shell_command
 
     _check_choice("--preset", preset, ("draft", "standard", "high"))
     _check_choice("--format", fmt, ("mp4", "mp4-h265", "webm", "webm-alpha", "mov-prores", "gif"))
@@ -147,18 +149,24 @@ class _progress_bar:
     """A rich progress bar with ETA fed by ffmpeg's -progress reports (silent when not a TTY)."""
 
     def __init__(self, description: str) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                                  TimeElapsedColumn(), TimeRemainingColumn(), transient=True,
                                  disable=not sys.stderr.isatty())
         self.description = description
-        self.task = None
+        self.task: Any = None
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> Callable[[Any, float], None]:
         self.progress.start()
 
-        def on_progress(p, total):  # type: ignore[no-untyped-def]
+        def on_progress(p: Any, total: float) -> None:
             if self.task is None:
                 self.task = self.progress.add_task(self.description, total=max(total, 0.001))
             self.progress.update(self.task, completed=total if p.done else min(p.out_seconds, total))

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Union
 
 from reelforge.ffmpeg.escape import escape_graph, escape_value, format_number
 
-ArgValue = Union[str, int, float]
+ArgValue = str | int | float
 
 
 def _format_value(value: ArgValue) -> str:

@@ -60,7 +60,9 @@ class MediaInfo:
 
 def _split_top_level(text: str) -> list[str]:
     """Split a stream description on commas that are not inside parentheses."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         depth += ch == "("
         depth -= ch == ")"

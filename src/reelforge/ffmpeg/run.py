@@ -7,6 +7,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import IO
 
 from reelforge.errors import FFmpegError
 
@@ -42,7 +43,7 @@ def parse_progress_block(block: dict[str, str]) -> Progress:
     return Progress(seconds, frame, speed, block.get("progress") == "end")
 
 
-def _drain(stream, sink: deque[str]) -> None:  # type: ignore[no-untyped-def]
+def _drain(stream: IO[str], sink: deque[str]) -> None:
     for line in iter(stream.readline, ""):
         sink.append(line.rstrip("\n"))
     stream.close()

@@ -114,12 +114,10 @@ def _set_weight(font: ImageFont.FreeTypeFont, weight: int) -> None:
         axes = font.get_variation_axes()
     except OSError:
         return  # not a variable font
-    values = []
+    values: list[float] = []
     for axis in axes:
-        name = axis.get("name", b"")
-        name = name.decode() if isinstance(name, bytes) else str(name)
-        if name.lower() in ("weight", "wght"):
-            values.append(min(max(weight, axis["minimum"]), axis["maximum"]))
-        else:
-            values.append(axis["default"])
+        raw = axis.get("name", b"")
+        name = raw.decode() if isinstance(raw, bytes) else str(raw)
+        low, high, default = (float(axis.get(k) or 0) for k in ("minimum", "maximum", "default"))  # type: ignore[arg-type]
+        values.append(min(max(weight, low), high) if name.lower() in ("weight", "wght") else default)
     font.set_variation_by_axes(values)

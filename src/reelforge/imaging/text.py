@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
 from reelforge.imaging.fonts import FontFace, face_for, fallback_chain, load_font, resolve_font
 from reelforge.spec.common import parse_color
@@ -139,7 +140,7 @@ class _Setter:
         self.style = style
         self.chain = fallback_chain(resolve_font(style.font, field=field))
 
-    def font(self, face: FontFace):  # type: ignore[no-untyped-def]
+    def font(self, face: FontFace) -> ImageFont.FreeTypeFont:
         return load_font(face, self.style.size_px, self.style.weight)
 
     def width(self, line: str) -> float:
@@ -149,7 +150,7 @@ class _Setter:
         ascent, descent = self.font(self.chain[0]).getmetrics()
         return ascent, descent
 
-    def draw(self, draw: ImageDraw.ImageDraw, line: str, x: float, baseline: float, **kw) -> None:  # type: ignore[no-untyped-def]
+    def draw(self, draw: ImageDraw.ImageDraw, line: str, x: float, baseline: float, **kw: Any) -> None:
         for run in visual_order(split_runs(line, self.chain)):
             font = self.font(run.face)
             draw.text((x, baseline), run.text, font=font, anchor="ls", direction=_direction(run), **kw)
@@ -218,7 +219,7 @@ def render_text(text: str, style: TextStyle, *, field: str | None = None) -> Ima
         draw = ImageDraw.Draw(layer)
         for i, (line, w) in enumerate(zip(lines, widths)):
             x = margin + {"left": 0, "center": (text_w - w) / 2, "right": text_w - w}[style.align]
-            kw = {"fill": fill}
+            kw: dict[str, Any] = {"fill": fill}
             if stroke and style.stroke_width:
                 kw |= {"stroke_width": style.stroke_width, "stroke_fill": parse_color(style.stroke_color)}
             setter.draw(draw, line, x, margin + ascent + i * line_h, **kw)

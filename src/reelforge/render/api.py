@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 import shlex
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from reelforge.errors import SpecError
 from reelforge.ffmpeg.binary import ffmpeg_path
 from reelforge.ffmpeg.command import Command, Output, compile_argv, needs_script
-from reelforge.ffmpeg.graph import Chain, FilterGraph
+from reelforge.ffmpeg.graph import Chain, Filter, FilterGraph
 from reelforge.ffmpeg.run import Progress, run_ffmpeg
 from reelforge.logging import get_logger
 from reelforge.render import model as m
@@ -51,7 +52,7 @@ def _with_overrides(tl: Timeline, output: Path | None, quality: str | None, fmt:
     return tl.model_copy(update={"output": out.model_copy(update=updates)}) if updates else tl
 
 
-def _finish_video(g: GraphBuilder, pad: str, fmt: str, tail: tuple) -> str:  # type: ignore[type-arg]
+def _finish_video(g: GraphBuilder, pad: str, fmt: str, tail: tuple[Filter, ...]) -> str:
     pad = g.chain((pad,), list(tail), "tail") if tail else pad
     if fmt != "gif":
         return pad

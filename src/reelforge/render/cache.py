@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ def stills_dir() -> Path:
     return path
 
 
-def cached_still(key: str, draw) -> str:  # type: ignore[no-untyped-def]
+def cached_still(key: str, draw: Callable[[], Image.Image]) -> str:
     """Return the PNG for `key`, drawing and writing it (atomically) if it isn't cached yet."""
     target = stills_dir() / f"{key[:2]}" / f"{key}.png"
     if target.is_file():

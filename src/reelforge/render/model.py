@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Union
 
 from reelforge.spec.timeline import KenBurns, Music
 
@@ -62,7 +61,7 @@ class VideoLayer:
     opaque_full: bool = False
 
 
-PreparedLayer = Union[StillLayer, MotionLayer, VideoLayer]
+PreparedLayer = StillLayer | MotionLayer | VideoLayer
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,13 @@ from PIL import Image
 from reelforge.errors import InputError, SpecError
 from reelforge.ffmpeg.probe import probe
 from reelforge.imaging.load import load_image
-from reelforge.imaging.stills import fit_image, linear_gradient, radial_gradient, solid, with_opacity
+from reelforge.imaging.stills import (
+    fit_image,
+    linear_gradient,
+    radial_gradient,
+    solid,
+    with_opacity,
+)
 from reelforge.imaging.text import TextStyle, render_text
 from reelforge.render import model as m
 from reelforge.render.cache import cached_still, file_digest, still_key

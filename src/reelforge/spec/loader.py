@@ -18,8 +18,14 @@ from pydantic import ValidationError
 
 from reelforge.errors import SpecError
 from reelforge.spec.timeline import (
-    ImageLayer, LinearGradientLayer, OverlayLayer, RadialGradientLayer, TextLayer, Timeline,
-    VideoLayer, ColorLayer,
+    ColorLayer,
+    ImageLayer,
+    LinearGradientLayer,
+    OverlayLayer,
+    RadialGradientLayer,
+    TextLayer,
+    Timeline,
+    VideoLayer,
 )
 from reelforge.spec.transitions import TRANSITION_NAMES
 
@@ -115,7 +121,7 @@ def apply_defaults(doc: dict[str, Any]) -> dict[str, Any]:
                 continue
             model = _LAYER_MODELS[layer["type"]]
             per_type = defaults.get(layer["type"]) or {}
-            merged = {k: v for k, v in {**common, **per_type}.items() if k in model.model_fields}
+            merged = {k: v for k, v in {**common, **per_type}.items() if k in model.model_fields}  # type: ignore[attr-defined]
             clip["layers"][i] = {**merged, **layer}
     return doc
 

@@ -7,7 +7,7 @@ string) are expanded here, once, before anything else sees the spec.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -176,17 +176,23 @@ class RadialGradientLayer(LayerBase):
 
 
 class Stroke(Strict):
+    """An outline around the glyphs."""
+
     width: float = Field(3, ge=0, description="Outline width in pixels at 1080p (scaled with the canvas).")
-    color: Color = "#000000"
+    color: Color = Field("#000000", description="Outline colour.")
 
 
 class Shadow(Strict):
+    """A soft drop shadow behind the text."""
+
     offset: tuple[float, float] = Field((4, 4), description="Shadow offset (x, y) in pixels at 1080p.")
     blur: float = Field(6, ge=0, description="Blur radius in pixels at 1080p.")
-    color: Color = "#000000b0"
+    color: Color = Field("#000000b0", description="Shadow colour (alpha = strength).")
 
 
 class TextBox(Strict):
+    """A rounded box behind the text (captions, lower thirds)."""
+
     color: Color = Field("#000000a0", description="Box fill behind the text.")
     padding: float = Field(0.4, ge=0, description="Padding as a fraction of the font size.")
     radius: float = Field(0.3, ge=0, description="Corner radius as a fraction of the font size.")
@@ -200,14 +206,14 @@ class TextLayer(LayerBase):
     font: str = Field("sans", description="Font family name (`reelforge fonts`) or a .ttf/.otf path.")
     weight: int = Field(700, ge=100, le=900, description="Weight for variable fonts (400 regular, 700 bold).")
     size: float = Field(0.07, gt=0, description="Font size: ≤ 1 is a fraction of the canvas height, > 1 pixels.")
-    color: Color = "#ffffff"
-    stroke: Stroke | None = None
-    shadow: Shadow | None = None
-    box: TextBox | None = None
-    align: Literal["left", "center", "right"] = "center"
+    color: Color = Field("#ffffff", description="Text colour.")
+    stroke: Stroke | None = Field(None, description="Outline around the glyphs.")
+    shadow: Shadow | None = Field(None, description="Drop shadow.")
+    box: TextBox | None = Field(None, description="Box behind the text.")
+    align: Literal["left", "center", "right"] = Field("center", description="Alignment of lines within the block.")
     wrap_width: float = Field(0.9, gt=0, le=1, description="Maximum line width, fraction of the canvas width.")
     line_spacing: float = Field(1.2, gt=0.5, le=3, description="Line height as a multiple of the font size.")
-    position: Anchor = "center"
+    position: Anchor = Field("center", description="Where the text block sits on the canvas.")
     margin: float = Field(0.06, ge=0, le=0.5, description="Distance from the canvas edge, fraction of the short side.")
     fade_in: float = Field(0.0, ge=0, description="Seconds of fade-in.")
     fade_out: float = Field(0.0, ge=0, description="Seconds of fade-out.")
@@ -218,16 +224,16 @@ class OverlayLayer(LayerBase):
 
     type: Literal["overlay"]
     path: str = Field(description="Image file (transparency kept); relative to the spec file or `sample:NAME`.")
-    position: Anchor = "bottom-right"
+    position: Anchor = Field("bottom-right", description="Where the overlay sits on the canvas.")
     margin: float = Field(0.04, ge=0, le=0.5, description="Distance from the edge, fraction of the short side.")
     scale: float = Field(0.2, gt=0, le=1, description="Overlay width as a fraction of the canvas width.")
-    opacity: float = Field(1.0, ge=0, le=1)
+    opacity: float = Field(1.0, ge=0, le=1, description="0 = invisible, 1 = as the image is.")
     fade_in: float = Field(0.0, ge=0, description="Seconds of fade-in.")
     fade_out: float = Field(0.0, ge=0, description="Seconds of fade-out.")
 
 
 Layer = Annotated[
-    Union[ImageLayer, VideoLayer, ColorLayer, LinearGradientLayer, RadialGradientLayer, TextLayer, OverlayLayer],
+    ImageLayer | VideoLayer | ColorLayer | LinearGradientLayer | RadialGradientLayer | TextLayer | OverlayLayer,
     Field(discriminator="type"),
 ]
 LAYER_TYPES = ("image", "video", "color", "linear-gradient", "radial-gradient", "text", "overlay")
@@ -251,15 +257,17 @@ class Music(Strict):
     """A background track under the whole video."""
 
     path: str = Field(description="Audio (or video) file; relative to the spec file.")
-    volume: float = Field(0.6, ge=0, le=4)
+    volume: float = Field(0.6, ge=0, le=4, description="Gain for the track (1 = as recorded).")
     start: float = Field(0.0, ge=0, description="Seconds to skip at the start of the track.")
     loop: bool = Field(True, description="Loop the track if it is shorter than the video.")
-    fade_in: float = Field(0.5, ge=0)
-    fade_out: float = Field(1.5, ge=0)
+    fade_in: float = Field(0.5, ge=0, description="Seconds of fade-in at the start of the video.")
+    fade_out: float = Field(1.5, ge=0, description="Seconds of fade-out at the end of the video.")
 
 
 class Audio(Strict):
-    music: Music | None = None
+    """Sound: an optional music bed mixed under the clips' own audio."""
+
+    music: Music | None = Field(None, description="Background track, trimmed or looped to the video.")
     clip_audio: bool = Field(True, description="Keep the audio of video layers (crossfaded with the transitions).")
     clip_volume: float = Field(1.0, ge=0, le=4, description="Gain for clip audio under the music.")
 
@@ -269,7 +277,8 @@ class Output(Strict):
 
     format: Literal["mp4", "mp4-h265", "webm", "webm-alpha", "mov-prores", "gif"] = Field(
         "mp4", description="mp4 = H.264 yuv420p BT.709 +faststart; webm = VP9; *-alpha and mov-prores keep transparency.")
-    quality: Literal["draft", "standard", "high"] = "standard"
+    quality: Literal["draft", "standard", "high"] = Field(
+        "standard", description="draft = fastest encode for previews; high = slower, smaller artefacts.")
     hardware: Literal["none", "nvenc", "vaapi", "qsv"] = Field(
         "none", description="Use a hardware encoder when present; falls back to software with a warning.")
 
@@ -280,10 +289,10 @@ class Defaults(Strict):
     duration: float = Field(4.0, gt=0, le=3600, description="Clip duration when a clip sets none.")
     transition: Transition | None = Field(None, description="Transition between clips when a clip sets none (default: cut).")
     layer: dict[str, Any] = Field(default_factory=dict, description="Fields applied to every layer that accepts them.")
-    image: dict[str, Any] = Field(default_factory=dict)
-    video: dict[str, Any] = Field(default_factory=dict)
-    text: dict[str, Any] = Field(default_factory=dict)
-    overlay: dict[str, Any] = Field(default_factory=dict)
+    image: dict[str, Any] = Field(default_factory=dict, description="Fields for image layers.")
+    video: dict[str, Any] = Field(default_factory=dict, description="Fields for video layers.")
+    text: dict[str, Any] = Field(default_factory=dict, description="Fields for text layers.")
+    overlay: dict[str, Any] = Field(default_factory=dict, description="Fields for overlay layers.")
 
     _expand = field_validator("transition", mode="before")(classmethod(lambda cls, v: _expand_transition(v)))
 
@@ -291,9 +300,9 @@ class Defaults(Strict):
 class Timeline(Strict):
     """A video: canvas + clips (+ audio) → one ffmpeg render."""
 
-    version: Literal[1] = 1
-    canvas: Canvas = Field(default_factory=Canvas)
-    defaults: Defaults = Field(default_factory=Defaults)
-    clips: list[Clip] = Field(min_length=1)
-    audio: Audio = Field(default_factory=Audio)
-    output: Output = Field(default_factory=Output)
+    version: Literal[1] = Field(1, description="Spec format version.")
+    canvas: Canvas = Field(default_factory=lambda: Canvas(), description="Frame size, rate and background.")
+    defaults: Defaults = Field(default_factory=lambda: Defaults(), description="Values clips and layers inherit.")
+    clips: list[Clip] = Field(min_length=1, description="The shots, in order.")
+    audio: Audio = Field(default_factory=lambda: Audio(), description="Music bed and clip audio.")
+    output: Output = Field(default_factory=lambda: Output(), description="Container, codec and quality.")
