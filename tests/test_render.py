@@ -331,3 +331,35 @@ def test_unicode_paths_with_spaces_and_special_characters(tmp_path: Path) -> Non
         {"type": "color", "color": "black"}, {"type": "overlay", "path": str(logo), "position": "center", "scale": 0.5},
         {"type": "text", "text": "a:b'c\\d%e,f[g]h;i 🎬", "start": 0.5}]}]}, out)
     assert near(frame_at(out, 0.2)[90, 160], (0, 255, 0), 20)
+
+
+def test_progress_reports_come_from_ffmpeg(tmp_path: Path) -> None:
+    events = []
+    spec = {"canvas": canvas(fps=FPS), "output": draft(), "clips": [color_clip("red", 3.0)]}
+    render(spec, tmp_path / "p.mp4", on_progress=lambda p, total: events.append((p, total)))
+    assert events and all(total == pytest.approx(3.0) for _, total in events)
+    seconds = [p.out_seconds for p, _ in events]
+    assert seconds == sorted(seconds)
+    assert events[-1][0].done and events[-1][0].frame == 72
+
+
+def test_parse_progress_block() -> None:
+    from reelforge.ffmpeg.run import parse_progress_block
+
+    p = parse_progress_block({"frame": "48", "out_time_us": "2000000", "speed": "3.5x", "progress": "continue"})
+    assert (p.frame, p.out_seconds, p.speed, p.done) == (48, 2.0, 3.5, False)
+    first = parse_progress_block({"out_time_us": "N/A", "speed": "N/A", "progress": "end"})
+    assert (first.out_seconds, first.speed, first.done) == (0.0, None, True)
+
+
+def test_prepared_stills_are_cached_between_renders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reelforge.render import prepare as prep
+
+    spec = {"canvas": canvas(fps=FPS), "output": draft(), "clips": [{"duration": 1, "layers": [
+        {"type": "linear-gradient", "colors": ["red", "blue"]}, {"type": "text", "text": "cached?"}]}]}
+    calls = []
+    original = prep.render_text
+    monkeypatch.setattr(prep, "render_text", lambda *a, **k: calls.append(1) or original(*a, **k))
+    render(spec, tmp_path / "a.mp4")
+    render(spec, tmp_path / "b.mp4")
+    assert len(calls) == 1
