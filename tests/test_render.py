@@ -54,6 +54,15 @@ def test_cut_joins_clips_end_to_end(tmp_path: Path) -> None:
     assert near(frame_at(out, 0.98)[10, 10], (255, 0, 0)) and near(frame_at(out, 1.02)[10, 10], (0, 255, 0))
 
 
+def test_a_cut_followed_by_a_transition(tmp_path: Path) -> None:
+    out = tmp_path / "cut-fade.mp4"
+    render({"canvas": canvas(fps=FPS), "output": draft(), "clips": [
+        color_clip("red", 1.0, "cut"), color_clip("lime", 1.0, {"name": "fade", "duration": 0.5}),
+        color_clip("blue", 1.0)]}, out)
+    assert probe(out, count_frames=True).frames == round(2.5 * FPS)
+    assert near(frame_at(out, 1.2)[10, 10], (0, 255, 0)) and near(frame_at(out, 2.2)[10, 10], (0, 0, 255))
+
+
 @pytest.mark.parametrize("name", ["wipeleft", "circleopen", "slideup", "pixelize", "dissolve", "fadeblack"])
 def test_any_xfade_transition_obeys_the_length_maths(tmp_path: Path, name: str) -> None:
     out = tmp_path / f"{name}.mp4"

@@ -67,7 +67,8 @@ def render(
         if dry_run:
             result = do_render(spec, output, quality=preset, fmt=fmt, hardware=hardware, dry_run=True)
             _print_warnings(result.warnings)
-            typer.echo(shell_command(result.argv))
+            for argv in result.commands:
+                typer.echo(shell_command(argv))
             return
         with _progress_bar(f"rendering {output.name}") as on_progress:
             result = do_render(spec, output, quality=preset, fmt=fmt, hardware=hardware, on_progress=on_progress)

@@ -12,6 +12,11 @@ BT709 = ("-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt7
 EXTENSIONS = {"mp4": ".mp4", "mp4-h265": ".mp4", "webm": ".webm", "webm-alpha": ".webm", "mov-prores": ".mov", "gif": ".gif"}
 MUXERS = {".mp4": "mp4", ".webm": "webm", ".mov": "mov", ".gif": "gif", ".mkv": "matroska"}
 
+
+def container_options(suffix: str) -> tuple[str, ...]:
+    """MP4/MOV: the index goes first (+faststart) so players start before the download ends."""
+    return ("-movflags", "+faststart") if suffix.lower() in (".mp4", ".mov") else ()
+
 _X264 = {"draft": ("ultrafast", "26"), "standard": ("medium", "20"), "high": ("slow", "17")}
 _X265 = {"draft": ("ultrafast", "30"), "standard": ("medium", "24"), "high": ("slow", "20")}
 _VP9 = {"draft": ("8", "40"), "standard": ("4", "32"), "high": ("2", "26")}
@@ -32,11 +37,11 @@ def _software(fmt: str, quality: str) -> tuple[tuple[str, ...], tuple[str, ...]]
     if fmt == "mp4":
         preset, crf = _X264[quality]
         return ("-c:v", "libx264", "-preset", preset, "-crf", crf, "-profile:v", "high", "-pix_fmt", "yuv420p",
-                *BT709, "-movflags", "+faststart"), ("-c:a", "aac", "-b:a", _AAC[quality])
+                *BT709), ("-c:a", "aac", "-b:a", _AAC[quality])
     if fmt == "mp4-h265":
         preset, crf = _X265[quality]
         return ("-c:v", "libx265", "-preset", preset, "-crf", crf, "-pix_fmt", "yuv420p", "-tag:v", "hvc1",
-                "-x265-params", "log-level=error", *BT709, "-movflags", "+faststart"), ("-c:a", "aac", "-b:a", _AAC[quality])
+                "-x265-params", "log-level=error", *BT709), ("-c:a", "aac", "-b:a", _AAC[quality])
     if fmt in ("webm", "webm-alpha"):
         cpu, crf = _VP9[quality]
         pix = "yuva420p" if fmt == "webm-alpha" else "yuv420p"
@@ -60,11 +65,11 @@ def _hardware(fmt: str, quality: str, hardware: str) -> tuple[tuple[str, ...], t
         return f"{encoder} is not usable here ({why})"
     cq = {"draft": "30", "standard": "23", "high": "19"}[quality]
     if hardware == "nvenc":
-        return ("-c:v", encoder, "-preset", "p5", "-rc", "vbr", "-cq", cq, "-b:v", "0", "-pix_fmt", "yuv420p", *BT709,
-                "-movflags", "+faststart"), (), ()
+        return ("-c:v", encoder, "-preset", "p5", "-rc", "vbr", "-cq", cq, "-b:v", "0", "-pix_fmt", "yuv420p",
+                *BT709), (), ()
     if hardware == "qsv":
-        return ("-c:v", encoder, "-global_quality", cq, "-pix_fmt", "nv12", *BT709, "-movflags", "+faststart"), (), ()
-    return ("-c:v", encoder, "-qp", cq, *BT709, "-movflags", "+faststart"), \
+        return ("-c:v", encoder, "-global_quality", cq, "-pix_fmt", "nv12", *BT709), (), ()
+    return ("-c:v", encoder, "-qp", cq, *BT709), \
         (F("format", "nv12"), F("hwupload")), ("-vaapi_device", "/dev/dri/renderD128")
 
 

@@ -209,40 +209,46 @@ def _atempo(speed: float) -> list[Filter]:
     return filters
 
 
-def build_clip(g: GraphBuilder, clip: m.ClipPlan) -> tuple[str, str | None]:
-    """One clip → (video pad, audio pad or None)."""
+def _clip_base(g: GraphBuilder, clip: m.ClipPlan) -> tuple[str, int]:
+    """The bottom of the clip: its first layer when that covers the canvas, else a colour."""
     first = clip.layers[0]
-    audio_pads: list[str] = []
-    base: str
-    start = 0
     if isinstance(first, m.StillLayer) and first.opaque_full and first.window.frames == clip.frames:
-        base, start = g.still_stream(first, clip.frames), 1
-    elif isinstance(first, m.MotionLayer) and first.opaque_full and first.window.frames == clip.frames:
-        base, start = g.motion_stream(first), 1
-    else:
-        base = g.color_base(clip.frames)
+        return g.still_stream(first, clip.frames), 1
+    if isinstance(first, m.MotionLayer) and first.opaque_full and first.window.frames == clip.frames:
+        return g.motion_stream(first), 1
+    return g.color_base(clip.frames), 0
+
+
+def build_clip(g: GraphBuilder, clip: m.ClipPlan, *, video: bool = True, audio: bool = True) -> tuple[str | None, str | None]:
+    """One clip → (video pad, audio pad); either can be skipped (segments, the audio pass)."""
+    base, start = _clip_base(g, clip) if video else (None, len(clip.layers))
+    audio_pads: list[str] = []
     clip_seconds = g.seconds(clip.frames)
-    for layer in clip.layers[start:]:
-        if isinstance(layer, m.StillLayer):
-            still = g.still_stream(layer, layer.window.frames, alpha=True)
-            pad = g.shifted(still, layer.window, layer.fade_in, layer.fade_out)
-            base = g.place(base, pad, layer.x, layer.y)
-        elif isinstance(layer, m.MotionLayer):
-            base = g.place(base, g.shifted(g.motion_stream(layer), layer.window), layer.x, layer.y)
-        else:
+    for layer in clip.layers[start:] if video else clip.layers:
+        if isinstance(layer, m.VideoLayer):
+            wants_audio = audio and layer.audio and g.plan.clip_audio
+            if not (video or wants_audio):
+                continue
             idx = g.video_input(layer)
-            pad, x, y = g.video_stream(layer, idx)
-            base = g.place(base, pad, x, y)
-            if layer.audio and g.plan.clip_audio:
+            if video and base is not None:
+                pad, x, y = g.video_stream(layer, idx)
+                base = g.place(base, pad, x, y)
+            if wants_audio:
                 audio_pads.append(g.video_audio(layer, idx, clip_seconds))
-    if not audio_pads:
-        return base, None
-    if len(audio_pads) == 1:
-        return base, audio_pads[0]
-    return base, g.chain(tuple(audio_pads), [F("amix", inputs=len(audio_pads), normalize=0, duration="longest")], "amix")
+        elif not video or base is None:
+            continue
+        elif isinstance(layer, m.StillLayer):
+            still = g.still_stream(layer, layer.window.frames, alpha=True)
+            base = g.place(base, g.shifted(still, layer.window, layer.fade_in, layer.fade_out), layer.x, layer.y)
+        else:
+            base = g.place(base, g.shifted(g.motion_stream(layer), layer.window), layer.x, layer.y)
+    if len(audio_pads) > 1:
+        mixed = g.chain(tuple(audio_pads), [F("amix", inputs=len(audio_pads), normalize=0, duration="longest")], "amix")
+        return base, mixed
+    return base, (audio_pads[0] if audio_pads else None)
 
 
-def join_clips(g: GraphBuilder, pads: list[tuple[str, str | None]]) -> tuple[str, str | None]:
+def join_clips(g: GraphBuilder, pads: list[tuple[str | None, str | None]]) -> tuple[str | None, str | None]:
     """Chain clips with xfade/acrossfade, or concat for cuts. Audio follows the video's timing."""
     clips = g.plan.clips
     has_audio = any(a for _, a in pads)
@@ -250,17 +256,20 @@ def join_clips(g: GraphBuilder, pads: list[tuple[str, str | None]]) -> tuple[str
     video, length = pads[0][0], clips[0].frames
     sound = audio[0] if audio else None
     for i in range(1, len(clips)):
-        prev = clips[i - 1]
+        prev, nxt = clips[i - 1], pads[i][0]
         if prev.transition:
             offset = g.seconds(length - prev.transition_frames)
-            video = g.chain((video, pads[i][0]), [F("xfade", transition=prev.transition,
-                                                    duration=g.seconds(prev.transition_frames), offset=offset)], "x")
+            if video is not None and nxt is not None:
+                video = g.chain((video, nxt), [F("xfade", transition=prev.transition,
+                                                 duration=g.seconds(prev.transition_frames), offset=offset)], "x")
             if sound:
                 sound = g.chain((sound, audio[i]), [F("acrossfade", d=g.seconds(prev.transition_frames),
                                                       c1="tri", c2="tri")], "ax")
             length += clips[i].frames - prev.transition_frames
         else:
-            video = g.chain((video, pads[i][0]), [F("concat", n=2, v=1, a=0)], "c")
+            if video is not None and nxt is not None:
+                # concat outputs a 1/1000000 timebase; xfade downstream needs 1/fps again.
+                video = g.chain((video, nxt), [F("concat", n=2, v=1, a=0), F("settb", expr=g.tb)], "c")
             if sound:
                 sound = g.chain((sound, audio[i]), [F("concat", n=2, v=0, a=1)], "ac")
             length += clips[i].frames
@@ -287,11 +296,12 @@ def music_stream(g: GraphBuilder, under: str | None) -> str:
     return g.chain((under, pad), [F("amix", inputs=2, duration="first", normalize=0)], "mix")
 
 
-def build_graph(plan: m.RenderPlan) -> tuple[GraphBuilder, str, str | None]:
+def build_graph(plan: m.RenderPlan, *, video: bool = True, audio: bool = True,
+                g: GraphBuilder | None = None) -> tuple[GraphBuilder, str | None, str | None]:
     """Build every clip, join them, add music. Returns the builder and the final pads."""
-    g = GraphBuilder(plan)
-    pads = [build_clip(g, clip) for clip in plan.clips]
-    video, audio = join_clips(g, pads)
-    if plan.music is not None:
-        audio = music_stream(g, audio)
-    return g, video, audio
+    g = g or GraphBuilder(plan)
+    pads = [build_clip(g, clip, video=video, audio=audio) for clip in plan.clips]
+    video_pad, audio_pad = join_clips(g, pads)
+    if audio and plan.music is not None:
+        audio_pad = music_stream(g, audio_pad)
+    return g, video_pad, audio_pad
