@@ -200,6 +200,20 @@ def test_muted_and_looped_video_layers(tmp_path: Path, tone_video: Path) -> None
     assert diff < 8, diff
 
 
+def test_looping_a_trimmed_part_repeats_that_part(tmp_path: Path, tone_video: Path) -> None:
+    out = tmp_path / "loop-part.mp4"
+    spec = {"canvas": canvas(fps=25), "output": draft(), "clips": [{"duration": 3.5, "layers": [
+        {"type": "video", "path": str(tone_video), "trim_in": 0.5, "trim_out": 1.5, "loop": True}]}]}
+    render(spec, out)
+
+    def diff(a: float, b: float) -> float:
+        return float(np.abs(frame_at(out, a).astype(int) - frame_at(out, b).astype(int)).mean())
+
+    assert diff(0.2, 1.2) < 3 and diff(0.2, 2.2) < 3 and diff(0.4, 3.4) < 3  # a 1 s part, repeated
+    assert diff(0.2, 0.6) > 5  # and it is moving, not frozen
+    assert len(audio_samples(out)) / 8000 == pytest.approx(3.5, abs=0.05)
+
+
 def test_music_loops_to_the_video_length_and_fades(tmp_path: Path, music_file: Path) -> None:
     out = tmp_path / "music.mp4"
     spec = {"canvas": canvas(fps=FPS), "output": draft(), "clips": [color_clip("gray", 5.0)],

@@ -129,9 +129,19 @@ class GraphBuilder:
         return self.chain((pad,), filters, "kb")
 
     # ---- video -----------------------------------------------------------------------------
+    @staticmethod
+    def loops_segment(layer: m.VideoLayer) -> bool:
+        """Looping a trimmed part is done by loop filters: `-stream_loop` with `-t` would stop after
+        the first pass, and without `-t` it would loop the whole file."""
+        return layer.loop and layer.trim_out is not None
+
+    def segment_seconds(self, layer: m.VideoLayer) -> float:
+        assert layer.trim_out is not None
+        return (layer.trim_out - layer.trim_in) / layer.speed
+
     def video_input(self, layer: m.VideoLayer) -> int:
         options: list[str] = []
-        if layer.loop:
+        if layer.loop and not self.loops_segment(layer):
             options += ["-stream_loop", "-1"]
         if layer.trim_in:
             options += ["-ss", format_number(layer.trim_in)]
@@ -167,9 +177,13 @@ class GraphBuilder:
             F("setpts", f"(PTS-STARTPTS)/{format_number(layer.speed)}"), F("fps", self.fps),
         ], "v")
         pad, x, y = self.fit_video(pad, layer)
+        looped: list[Filter] = []
+        if self.loops_segment(layer):  # fitted to the box first, so the loop buffer stays small
+            size = max(1, round(self.segment_seconds(layer) * self.plan.fps))
+            looped = [F("trim", end_frame=size), F("loop", loop=-1, size=size, start=0), F("setpts", "N/FRAME_RATE/TB")]
         # Clone the last frame if the source runs out, so the layer lasts exactly its window.
         pad = self.chain((pad,), [
-            F("format", self.pix_fmt), F("setsar", 1),
+            F("format", self.pix_fmt), F("setsar", 1), *looped,
             F("tpad", stop=-1, stop_mode="clone"), F("trim", end_frame=frames),
             F("settb", expr=self.tb), F("setpts", "N"),
         ], "vt")
@@ -186,9 +200,12 @@ class GraphBuilder:
     def video_audio(self, layer: m.VideoLayer, idx: int, clip_seconds: float) -> str:
         span = self.seconds(layer.window.frames)
         start_ms = round(self.seconds(layer.window.start) * 1000)
-        filters = [F("asetpts", "PTS-STARTPTS"), *_atempo(layer.speed), *self.normalize_audio(),
-                   F("volume", format_number(layer.volume * self.plan.clip_volume)),
-                   F("atrim", duration=format_number(span))]
+        filters = [F("asetpts", "PTS-STARTPTS"), *_atempo(layer.speed), *self.normalize_audio()]
+        if self.loops_segment(layer):
+            samples = round(self.segment_seconds(layer) * AUDIO_RATE)
+            filters += [F("atrim", end_sample=samples), F("aloop", loop=-1, size=samples), F("asetpts", "N/SR/TB")]
+        filters += [F("volume", format_number(layer.volume * self.plan.clip_volume)),
+                    F("atrim", duration=format_number(span))]
         if start_ms:
             filters.append(F("adelay", delays=start_ms, all=1))
         filters += [F("apad", whole_dur=format_number(clip_seconds)), F("atrim", duration=format_number(clip_seconds))]
