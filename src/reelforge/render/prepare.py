@@ -159,8 +159,8 @@ class Preparer:
                 canvas.alpha_composite(image, (x, y))
             return canvas
 
-        for j, layer in group:  # fail on bad inputs even when the result is cached
-            self._check_inputs(f"{path}.layers[{j}]", layer)
+        # No separate input check: the key holds each file's digest, so a cached still proves its
+        # inputs were readable, and an uncached one is drawn now (raising InputError if not).
         opaque = first and parse_color(self.tl.canvas.background)[3] == 255
         return m.StillLayer(cached_still(still_key(params), draw), 0, 0, whole, opaque_full=opaque)
 
@@ -182,14 +182,6 @@ class Preparer:
             return None
         load_image(layer.path, field=f"{where}.path")  # decode fully: corrupt files fail here, not in ffmpeg
         return layer.path
-
-    def _check_inputs(self, where: str, layer: Any) -> None:
-        if isinstance(layer, (t.ImageLayer, t.OverlayLayer)):
-            load_image(layer.path, field=f"{where}.path")
-        elif isinstance(layer, t.TextLayer):
-            from reelforge.imaging.fonts import resolve_font
-
-            resolve_font(layer.font, field=f"{where}.font")
 
     def _layer_key(self, layer: Any) -> dict[str, Any]:
         data = layer.model_dump(mode="json")
@@ -250,7 +242,6 @@ class Preparer:
             return self._video(where, layer, window, video, first)
         if isinstance(layer, t.ImageLayer) and layer.motion:
             return self._motion(where, layer, window, first)
-        self._check_inputs(where, layer)
         key = still_key({"kind": "layer", "size": self.size, "layer": self._layer_key(layer)})
         holder: dict[str, tuple[int, int]] = {}
 
@@ -274,7 +265,6 @@ class Preparer:
         # Supersample so the zoomed-in part still has source pixels to show (up to 2x).
         factor = 1.0 if self.tl.output.quality == "draft" else min(2.0, max(layer.motion.zoom_from, layer.motion.zoom_to))
         size = (even(box[0] * factor), even(box[1] * factor))
-        load_image(layer.path, field=f"{where}.path")
         key = still_key({"kind": "motion", "size": size, "layer": self._layer_key(layer)})
         still = cached_still(key, lambda: fit_image(load_image(layer.path, field=f"{where}.path"), size, layer.fit))
         x, y = self._place(box, layer.position, layer.margin)
