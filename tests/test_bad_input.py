@@ -168,3 +168,15 @@ def test_text_full_of_filter_syntax_and_emoji_renders(tmp_path: Path) -> None:
     result = cli("render", str(spec), "-o", str(tmp_path / "ok.mp4"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "ok.mp4").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_truncated_canvas_sized_image_handed_to_ffmpeg_as_is(tmp_path: Path, fmt: str) -> None:
+    """A canvas-sized RGB image skips re-encoding; it must still be checked for truncation."""
+    pixels = np.random.default_rng(1).integers(0, 255, (180, 320, 3), np.uint8)
+    full = tmp_path / f"full.{fmt.lower()}"
+    Image.fromarray(pixels).save(full, format=fmt)
+    data = full.read_bytes()
+    (tmp_path / f"cut.{fmt.lower()}").write_bytes(data[: int(len(data) * 0.7)])
+    spec = {"canvas": canvas(), "clips": [{"duration": 1, "layers": [{"type": "image", "path": f"cut.{fmt.lower()}"}]}]}
+    run_bad(tmp_path, spec, "clips[0].layers[0].path", "corrupt or truncated")

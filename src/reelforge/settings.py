@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
     log_format: Literal["console", "json"] = "console"
     segment_clips: int = Field(
-        default=4, ge=0,
+        default=2, ge=0,
         description="Render timelines with more clips than this in segments of this many clips, so memory "
                     "stays flat however long the video is; 0 = always one ffmpeg run.",
     )

@@ -64,3 +64,24 @@ def load_image(path: str | Path, *, field: str | None = None) -> Image.Image:
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"image file is corrupt or truncated: {p} ({exc})", field=field,
                          hint="re-export or re-download the image") from None
+
+
+def verify_file(path: str | Path, *, field: str | None = None) -> None:
+    """Check a PNG or JPEG is complete without decoding its pixels (for files handed to ffmpeg
+    as they are): PNG chunk CRCs through IEND, JPEG start and end-of-image markers."""
+    p = Path(path)
+    try:
+        with Image.open(p) as img:
+            kind = img.format
+            if kind == "PNG":
+                img.verify()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"image file is corrupt or truncated: {p} ({exc})", field=field,
+                         hint="re-export or re-download the image") from None
+    if kind == "JPEG":
+        with open(p, "rb") as fh:
+            fh.seek(max(0, p.stat().st_size - 4096))
+            tail = fh.read()
+        if b"\xff\xd9" not in tail:
+            raise InputError(f"image file is corrupt or truncated: {p} (no JPEG end marker)", field=field,
+                             hint="re-export or re-download the image")

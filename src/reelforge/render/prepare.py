@@ -14,7 +14,7 @@ from PIL import Image
 
 from reelforge.errors import InputError, SpecError
 from reelforge.ffmpeg.probe import probe
-from reelforge.imaging.load import load_image
+from reelforge.imaging.load import load_image, verify_file
 from reelforge.imaging.stills import (
     fit_image,
     linear_gradient,
@@ -180,7 +180,7 @@ class Preparer:
             return None
         if not (upright and plain and same):
             return None
-        load_image(layer.path, field=f"{where}.path")  # decode fully: corrupt files fail here, not in ffmpeg
+        verify_file(layer.path, field=f"{where}.path")  # truncated files fail here, not in ffmpeg
         return layer.path
 
     def _layer_key(self, layer: Any) -> dict[str, Any]:
