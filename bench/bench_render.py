@@ -28,7 +28,9 @@ usage: python bench/bench_render.py [--scenes 10] [--reps 5] [--only reelforge,f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -217,10 +219,8 @@ def make_raw_frames(job: Job, images: list[Path], work: Path) -> Path:
 def tree_rss(proc: psutil.Process) -> int:
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             total += p.memory_info().rss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
     return total
 
 
@@ -236,10 +236,8 @@ def run_measured(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> 
             if pid:
                 break
             if watched is not None:
-                try:
+                with contextlib.suppress(psutil.NoSuchProcess):
                     peak = max(peak, tree_rss(watched))
-                except psutil.NoSuchProcess:
-                    pass
             time.sleep(0.05)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -255,8 +253,11 @@ def inspect_video(path: Path) -> tuple[int, float, str]:
     result = subprocess.run([FFMPEG, "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v", "-f", "null", "-"],
                             capture_output=True, text=True, check=True)
     frames = re.findall(r"frame=\s*(\d+)", result.stderr)
-    h, m, s = re.search(r"Duration: (\d+):(\d+):([\d.]+)", result.stderr).groups()
+    duration = re.search(r"Duration: (\d+):(\d+):([\d.]+)", result.stderr)
     stream = re.search(r"Video: .*?, (yuv\w+)[(,].*?, (\d+x\d+)", result.stderr)
+    if not (frames and duration and stream):
+        raise SystemExit(f"cannot read {path}:\n{result.stderr[-2000:]}")
+    h, m, s = duration.groups()
     return int(frames[-1]), int(h) * 3600 + int(m) * 60 + float(s), f"{stream.group(2)} {stream.group(1)}"
 
 
@@ -308,15 +309,26 @@ def ratio(summary: dict[str, dict[str, float]], name: str, ref: str, key: str) -
 
 
 def table(summary: dict[str, dict[str, float]]) -> str:
-    rows = ["| method | median wall s | min wall s | median peak RSS MB | wall ÷ ffmpeg-best "
-            "| wall ÷ encode-floor | RSS ÷ encode-floor |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| method | median wall s | min wall s | median peak RSS MB (tree) | largest process MB "
+            "| wall ÷ ffmpeg-best | wall ÷ encode-floor | RSS ÷ encode-floor |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, s in summary.items():
         rows.append(f"| {name} | {s['median_wall_s']:.2f} | {s['min_wall_s']:.2f} | {s['median_peak_rss_mb']:.0f} "
+                    f"| {s['median_max_process_rss_mb']:.0f} "
                     f"| {ratio(summary, name, 'ffmpeg-best', 'median_wall_s')} "
                     f"| {ratio(summary, name, 'encode-floor', 'median_wall_s')} "
                     f"| {ratio(summary, name, 'encode-floor', 'median_peak_rss_mb')} |")
     return "\n".join(rows)
+
+
+def source_state() -> str:
+    """The reelforge commit benchmarked, marked dirty when src/ has uncommitted changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    diff = git("diff", "HEAD", "--", "src")
+    return f"{commit} + uncommitted src/ changes {hashlib.sha1(diff.encode()).hexdigest()[:8]}" if diff else commit
 
 
 def machine() -> dict[str, str]:
@@ -367,6 +379,8 @@ def main() -> None:
     print(f"job: {job.scenes} scenes, {job.width}x{job.height}, {job.fps} fps, {job.seconds:g} s = "
           f"{job.frames} frames; methods: {', '.join(args.only)}; reps: {args.reps}", flush=True)
     images = make_images(job)
+    source = source_state()
+    print(f"reelforge at {source}", flush=True)
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="reelforge-bench-") as tmp:
         work = Path(tmp)
@@ -377,12 +391,14 @@ def main() -> None:
                 runs.append(run)
                 print(f"  rep {rep} {run.method:<13} {run.wall_s:7.2f} s  {run.peak_rss_mb:7.0f} MB "
                       f"(largest process {run.max_process_rss_mb:.0f} MB)  {run.frames} frames", flush=True)
+    if source_state() != source:
+        print(f"WARNING: reelforge changed during the run ({source} → {source_state()})", flush=True)
     summary = summarize(runs, args.only)
     print()
     print(table(summary))
     RESULTS.mkdir(parents=True, exist_ok=True)
     result = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "job": {**asdict(job),
-              "seconds": job.seconds, "frames": job.frames}, "reps": args.reps, "machine": machine(),
+              "seconds": job.seconds, "frames": job.frames}, "reps": args.reps, "reelforge": source, "machine": machine(),
               "summary": summary, "runs": [asdict(r) for r in runs]}
     path = RESULTS / f"render-{job.scenes}.json"
     path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

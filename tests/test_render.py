@@ -325,6 +325,21 @@ def test_exif_rotated_photo_is_shown_upright(tmp_path: Path) -> None:
     assert near(frame[100, 100], (255, 0, 0), 30) and near(frame[300, 100], (0, 0, 255), 30)
 
 
+def test_canvas_sized_png_with_exif_orientation_is_rotated(tmp_path: Path) -> None:
+    """Such a file would otherwise go to ffmpeg as it is (which ignores EXIF): it must not."""
+    stored = np.zeros((180, 320, 3), np.uint8)
+    stored[:90] = (255, 0, 0)  # top half red as stored; EXIF 3 = rotate 180°, so red shows at the bottom
+    img = Image.fromarray(stored)
+    exif = img.getexif()
+    exif[0x0112] = 3
+    path = tmp_path / "flipped.png"
+    img.save(path, exif=exif)
+    out = tmp_path / "f.png"
+    render_frame({"canvas": canvas(), "clips": [{"duration": 1, "layers": [{"type": "image", "path": str(path)}]}]}, 0.5, out)
+    frame = np.asarray(Image.open(out))
+    assert near(frame[150, 160], (255, 0, 0), 20) and near(frame[30, 160], (0, 0, 0), 20)
+
+
 @pytest.mark.parametrize("mode", ["CMYK", "I;16", "P", "L", "LA", "RGBA", "1"])
 def test_any_image_mode_renders(tmp_path: Path, mode: str) -> None:
     base = Image.new("RGB", (64, 48), (200, 120, 40))

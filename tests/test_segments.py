@@ -40,6 +40,12 @@ def test_segments_cover_every_frame_once_and_never_cut_a_transition(max_clips: i
         cut += seg.frames
 
 
+def test_the_last_segment_is_not_a_stub() -> None:
+    segments = plan_segments(_plan([12] * 10), 4)  # 10 clips: three even segments, no 1-clip stub
+    assert [(s.first, s.last) for s in segments] == [(0, 3), (3, 6), (6, 9)]
+    assert [(s.first, s.last) for s in plan_segments(_plan([12] * 5), 4)] == [(0, 4)]
+
+
 def test_short_timelines_are_one_run() -> None:
     assert len(plan_segments(_plan([12, 12, 0]), 4)) == 1
     assert len(plan_segments(_plan([12] * 20), 0)) == 1

@@ -66,6 +66,23 @@ def load_image(path: str | Path, *, field: str | None = None) -> Image.Image:
                          hint="re-export or re-download the image") from None
 
 
+def png_chunk_types(path: str | Path) -> set[bytes]:
+    """The chunk types of a PNG file, read from the chunk headers (no decompression)."""
+    types: set[bytes] = set()
+    with open(path, "rb") as fh:
+        if fh.read(8) != b"\x89PNG\r\n\x1a\n":
+            return types
+        while header := fh.read(8):
+            if len(header) < 8:
+                break
+            length = int.from_bytes(header[:4], "big")
+            types.add(header[4:])
+            if header[4:] == b"IEND":
+                break
+            fh.seek(length + 4, 1)  # data + CRC
+    return types
+
+
 def verify_file(path: str | Path, *, field: str | None = None) -> None:
     """Check a PNG or JPEG is complete without decoding its pixels (for files handed to ffmpeg
     as they are): PNG chunk CRCs through IEND, JPEG start and end-of-image markers."""

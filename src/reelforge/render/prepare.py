@@ -14,7 +14,7 @@ from PIL import Image
 
 from reelforge.errors import InputError, SpecError
 from reelforge.ffmpeg.probe import probe
-from reelforge.imaging.load import load_image, verify_file
+from reelforge.imaging.load import load_image, png_chunk_types, verify_file
 from reelforge.imaging.stills import (
     fit_image,
     linear_gradient,
@@ -173,9 +173,13 @@ class Preparer:
             return None
         try:
             with Image.open(layer.path) as img:
-                upright = img.getexif().get(0x0112, 1) in (0, 1)
-                plain = img.mode == "RGB" and img.format in ("PNG", "JPEG") and getattr(img, "n_frames", 1) == 1
+                kind = img.format
+                plain = img.mode == "RGB" and kind in ("PNG", "JPEG") and getattr(img, "n_frames", 1) == 1
                 same = img.size == self.size
+                # JPEG keeps EXIF in its header; in a PNG, eXIf may follow the pixels and Pillow's
+                # getexif() would decode the whole image to find it, so read the chunk list instead.
+                upright = (img.getexif().get(0x0112, 1) in (0, 1)) if kind == "JPEG" else \
+                    b"eXIf" not in png_chunk_types(layer.path)
         except OSError:
             return None
         if not (upright and plain and same):

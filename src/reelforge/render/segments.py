@@ -13,6 +13,7 @@ shown transition frames. Every output frame is rendered exactly once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from reelforge.render import model as m
@@ -38,7 +39,12 @@ def _can_cut_at(plan: m.RenderPlan, j: int) -> bool:
 
 def _next_cut(plan: m.RenderPlan, first: int, max_clips: int) -> int | None:
     """The clip to cut at: as close to `first + max_clips` as possible, never at `first`."""
-    target = first + max_clips
+    n = len(plan.clips)
+    if n - first <= max_clips + 1:
+        return None  # the rest fits in one segment
+    # Even segment sizes: 10 clips at most 4 a segment → 3 + 3 + 3, not 4 + 4 + 1.
+    step = math.ceil((n - 1) / math.ceil((n - 1) / max_clips))
+    target = first + step
     for j in list(range(min(target, len(plan.clips) - 1), first, -1)) + list(range(target + 1, len(plan.clips))):
         if _can_cut_at(plan, j):
             return j
