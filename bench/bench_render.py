@@ -321,14 +321,15 @@ def table(summary: dict[str, dict[str, float]]) -> str:
     return "\n".join(rows)
 
 
-def source_state() -> str:
-    """The reelforge commit benchmarked, marked dirty when src/ has uncommitted changes."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+
+def source_state() -> str:
+    """The src/ tree benchmarked: its git tree id, plus a hash of any uncommitted changes."""
+    tree = git("rev-parse", "--short", "HEAD:src") or "unknown"
     diff = git("diff", "HEAD", "--", "src")
-    return f"{commit} + uncommitted src/ changes {hashlib.sha1(diff.encode()).hexdigest()[:8]}" if diff else commit
+    return f"{tree} + uncommitted changes {hashlib.sha1(diff.encode()).hexdigest()[:8]}" if diff else tree
 
 
 def machine() -> dict[str, str]:
@@ -379,8 +380,8 @@ def main() -> None:
     print(f"job: {job.scenes} scenes, {job.width}x{job.height}, {job.fps} fps, {job.seconds:g} s = "
           f"{job.frames} frames; methods: {', '.join(args.only)}; reps: {args.reps}", flush=True)
     images = make_images(job)
-    source = source_state()
-    print(f"reelforge at {source}", flush=True)
+    commit, source = git("rev-parse", "--short", "HEAD"), source_state()
+    print(f"reelforge at commit {commit}, src/ tree {source}", flush=True)
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="reelforge-bench-") as tmp:
         work = Path(tmp)
@@ -398,7 +399,8 @@ def main() -> None:
     print(table(summary))
     RESULTS.mkdir(parents=True, exist_ok=True)
     result = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "job": {**asdict(job),
-              "seconds": job.seconds, "frames": job.frames}, "reps": args.reps, "reelforge": source, "machine": machine(),
+              "seconds": job.seconds, "frames": job.frames}, "reps": args.reps,
+              "reelforge": {"commit": commit, "src_tree": source}, "machine": machine(),
               "summary": summary, "runs": [asdict(r) for r in runs]}
     path = RESULTS / f"render-{job.scenes}.json"
     path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -14,6 +14,10 @@ def _default_cache_dir() -> Path:
     return Path.home() / ".cache" / "reelforge"
 
 
+def _default_models_dir() -> Path:
+    return Path.home() / ".cache" / "reelforge" / "models"
+
+
 class Settings(BaseSettings):
     """Process-wide configuration. Every field can be set as `REELFORGE_<NAME>`."""
 
@@ -25,6 +29,10 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(
         default_factory=_default_cache_dir,
         description="Where prepared stills (rendered text, fitted images) are cached.",
+    )
+    models: Path = Field(
+        default_factory=_default_models_dir,
+        description="Where ML models (rembg's ONNX files) live; reelforge points rembg's U2NET_HOME here.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
     log_format: Literal["console", "json"] = "console"

@@ -1,0 +1,1 @@
+"""Background-removal providers: the local engine and cloud APIs behind one `Cutout` protocol."""
