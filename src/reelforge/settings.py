@@ -41,6 +41,17 @@ class Settings(BaseSettings):
         description="Render timelines with more clips than this in segments of this many clips, so memory "
                     "stays flat however long the video is; 0 = always one ffmpeg run.",
     )
+    # Cloud cut-out endpoints. Keys come from the providers' own variables (REMOVEBG_API_KEY,
+    # PHOTOROOM_API_KEY, CLIPDROP_API_KEY); these overrides point at a proxy, gateway or test fake.
+    removebg_base_url: str = Field(
+        default="https://api.remove.bg", description="Base URL of the remove.bg API (POST {base}/v1.0/removebg)."
+    )
+    photoroom_base_url: str = Field(
+        default="https://sdk.photoroom.com", description="Base URL of Photoroom's Remove Background API (POST {base}/v1/segment)."
+    )
+    clipdrop_base_url: str = Field(
+        default="https://clipdrop-api.co", description="Base URL of the Clipdrop API (POST {base}/remove-background/v1)."
+    )
 
 
 @lru_cache(maxsize=1)

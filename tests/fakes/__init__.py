@@ -1,0 +1,1 @@
+"""Local fakes of external services that speak their documented wire formats."""
