@@ -178,5 +178,15 @@ class _progress_bar:
         self.progress.stop()
 
 
+def _register_subcommands() -> None:
+    from reelforge.cli import cutout as cutout_cli
+
+    app.command("cutout")(cutout_cli.cutout)
+    app.add_typer(cutout_cli.models_app, name="models")
+
+
+_register_subcommands()
+
+
 def run() -> None:
     app()

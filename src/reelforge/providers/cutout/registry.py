@@ -21,13 +21,13 @@ CLOUD: dict[str, tuple[str, str]] = {
     "clipdrop": ("reelforge.providers.cutout.clipdrop", "Clipdrop"),
 }
 
-# Local engine (imaging/cutout: "key", "ml", "refine", "auto") goes here: add a LOCAL table of
-# name -> factory, include it in `names()`, `get_cutout_provider()` and `available()`.
+# The local engine (imaging/cutout), free and offline.
+LOCAL = ("auto", "key", "ml", "refine")
 
 
 def names() -> list[str]:
     """Every provider name `get_cutout_provider` accepts."""
-    return list(CLOUD)
+    return [*LOCAL, *CLOUD]
 
 
 def get_cutout_provider(name: str, **options: Any) -> Cutout:
@@ -36,6 +36,10 @@ def get_cutout_provider(name: str, **options: Any) -> Cutout:
     A missing key does not fail here: `cut()` raises `ProviderUnavailable` before any request, and
     `available()` reports it without one.
     """
+    if name in LOCAL:
+        from reelforge.providers.cutout.local import LocalCutout
+
+        return LocalCutout(name, **options)
     provider: Cutout = _cloud_class(name)(**options)
     return provider
 
@@ -43,8 +47,10 @@ def get_cutout_provider(name: str, **options: Any) -> Cutout:
 def available() -> list[tuple[str, bool, str]]:
     """(name, usable, why) for every provider, for a `reelforge providers`-style listing."""
     rows = []
+    from reelforge.providers.cutout.local import LocalCutout
+
     for name in names():
-        ok, why = _cloud_class(name)().availability()
+        ok, why = LocalCutout(name).availability() if name in LOCAL else _cloud_class(name)().availability()
         rows.append((name, ok, why))
     return rows
 

@@ -1,0 +1,1 @@
+"""Local background removal: `key` (exact, plain backdrops), `ml` (rembg), `refine` (matting), `auto`."""

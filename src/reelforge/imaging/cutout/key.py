@@ -1,0 +1,173 @@
+"""`key`: exact background removal for plain backdrops, no model.
+
+1. Fit the backdrop `B` from the border (`background.fit_backdrop`).
+2. Pixels within the noise of `B` are background candidates. Those connected to the image edge
+   are the backdrop; enclosed ones are holes (mug handle, headphone band) unless they are tiny
+   (specular highlights) or an ML mask says they are subject.
+3. Soft drop shadows (darker copies of `B`, no sharp edges, touching the backdrop) are backdrop
+   too, or semi-transparent black with `keep_shadow`.
+4. Alpha on the edge band by projecting `C - B` onto `F - B`, with `F` taken from the nearest
+   solid subject pixels; the colour is then un-composited, `F = (C - (1 - a) B) / a`, so edges
+   carry no trace of the backdrop (no white fringe over a dark background).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from reelforge.imaging.cutout.background import Backdrop, fit_backdrop
+
+LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+
+@dataclass
+class KeyOutput:
+    alpha: np.ndarray  # H×W float32 0..1
+    foreground: np.ndarray  # H×W×3 float32 0..1, un-composited colours
+    backdrop: Backdrop
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _components(mask: np.ndarray, connectivity: int) -> tuple[int, np.ndarray, np.ndarray]:
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=connectivity)
+    return n, labels, stats
+
+
+def _touching_edge(labels: np.ndarray) -> np.ndarray:
+    edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    return np.unique(edge[edge > 0])
+
+
+def _shadow_mask(rgb: np.ndarray, plate: np.ndarray, near_bg: np.ndarray, noise: float) -> np.ndarray:
+    """Soft drop shadows: darker, same-hue copies of the backdrop that touch it and fade in
+    softly. A light or grey subject looks the same inside, so each candidate region must also
+    *fade*: its depth over its steepest gradient gives a blur width, and only a blur of several
+    pixels is a shadow (product edges are sharp, even on white)."""
+    ratio = rgb / np.maximum(plate, 1e-3)
+    spread = ratio.max(axis=2) - ratio.min(axis=2)
+    shade = ratio.mean(axis=2)
+    luma = cv2.GaussianBlur(rgb @ LUMA, (0, 0), 0.8)
+    grad = np.hypot(cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3)) / 8
+    # a sharp edge rises over a few px: local range / gradient is small. Shadows fade over many.
+    window = np.ones((15, 15), np.uint8)
+    local_range = cv2.dilate(luma, window) - cv2.erode(luma, window)
+    sharp = (grad > 0.004 + 1.2 * noise) & (local_range < 6.0 * grad)
+    sharp = cv2.dilate(sharp.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    candidate = (spread < 0.05 + 4 * noise) & (shade > 0.3) & (shade < 1.0) & (grad < 0.03) & ~sharp & ~near_bg
+    n, labels, _ = _components(candidate | near_bg, 4)
+    shadow = np.zeros(n, bool)
+    cand_labels = np.where(candidate, labels, 0)
+    reach = np.ones((5, 5), np.uint8)
+    for label in np.unique(cand_labels[cand_labels > 0]):
+        inside = cand_labels == label
+        interface = cv2.dilate(inside.astype(np.uint8), reach).astype(bool) & near_bg
+        if inside.sum() < 50 or not interface.any():
+            continue
+        depth = 1.0 - float(np.percentile(shade[inside], 5))
+        steepest = max(float(np.percentile(grad[interface], 90)), float(np.percentile(grad[inside], 98))) + 1e-4
+        shadow[label] = depth / (2.5 * steepest) >= 3.0  # how many px it fades over
+    return candidate & shadow[labels]
+
+
+def _classify_background(near_bg: np.ndarray, ml_mask: np.ndarray | None, min_hole: int) -> tuple[np.ndarray, int]:
+    """Background = near-backdrop regions touching the edge, plus enclosed holes."""
+    n, labels, stats = _components(near_bg, 4)
+    background = np.zeros(n, bool)
+    background[_touching_edge(labels)] = True
+    holes = 0
+    for label in np.nonzero(~background[1:])[0] + 1:
+        area = stats[label, cv2.CC_STAT_AREA]
+        if ml_mask is not None:
+            is_hole = float(ml_mask[labels == label].mean()) < 0.5 and area >= 16
+        else:
+            is_hole = area >= min_hole  # small enclosed white blobs are highlights on the subject
+        background[label] = is_hole
+        holes += int(is_hole)
+    background[0] = False
+    return background[labels], holes
+
+
+def _remove_specks(solid: np.ndarray) -> tuple[np.ndarray, int]:
+    """Drop isolated foreground specks (tiny components far smaller than the subject)."""
+    n, labels, stats = _components(solid, 8)
+    if n <= 2:
+        return solid, 0
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    limit = max(12, int(areas.max() * 0.0005))
+    small = np.nonzero(areas < limit)[0] + 1
+    if len(small) == 0:
+        return solid, 0
+    return solid & ~np.isin(labels, small), len(small)
+
+
+def _solid_core(solid: np.ndarray, dist: np.ndarray, band: int) -> np.ndarray:
+    """Subject pixels whose colour is pure subject: deeper than `band` px inside, or at the
+    plateau of their neighbourhood (the middle of a thin stroke)."""
+    depth = cv2.distanceTransform(solid.astype(np.uint8), cv2.DIST_L2, 3)
+    plateau = dist >= 0.95 * cv2.dilate(np.where(solid, dist, 0).astype(np.float32), np.ones((5, 5), np.uint8))
+    return solid & ((depth > band) | plateau)
+
+
+def _nearest_colors(rgb: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """For every pixel, a solid-subject colour nearby: a Gaussian-weighted average of core pixels
+    (smooth) where there are some within reach, else the single nearest core pixel."""
+    weight = core.astype(np.float32)
+    acc = cv2.GaussianBlur(rgb * weight[..., None], (0, 0), 2.0)
+    norm = cv2.GaussianBlur(weight, (0, 0), 2.0)
+    local = acc / np.maximum(norm, 1e-6)[..., None]
+    if not core.any():
+        return rgb.copy()
+    _, nearest = cv2.distanceTransformWithLabels((~core).astype(np.uint8), cv2.DIST_L2, 5,
+                                                 labelType=cv2.DIST_LABEL_PIXEL)
+    ys, xs = np.nonzero(core)  # label k (1-based) is the k-th core pixel in this scan order
+    far = rgb[ys[nearest - 1], xs[nearest - 1]]
+    return np.where((norm > 0.05)[..., None], local, far)
+
+
+def _edge_alpha(rgb: np.ndarray, plate: np.ndarray, fg_est: np.ndarray) -> np.ndarray:
+    """alpha = (C - B)·(F - B) / |F - B|^2; subject colours too close to the backdrop to
+    measure a mix against count as solid."""
+    fb = fg_est - plate
+    contrast = np.einsum("hwc,hwc->hw", fb, fb)
+    alpha = np.einsum("hwc,hwc->hw", rgb - plate, fb) / np.maximum(contrast, 1e-6)
+    return np.where(contrast < 0.08**2, 1.0, np.clip(alpha, 0.0, 1.0)).astype(np.float32)
+
+
+def _uncomposite(rgb: np.ndarray, plate: np.ndarray, alpha: np.ndarray, fg_est: np.ndarray) -> np.ndarray:
+    """F = (C - (1 - a) B) / a, faded to the estimated colour where a is too small to divide by."""
+    a = alpha[..., None]
+    exact = (rgb - (1 - a) * plate) / np.maximum(a, 1e-3)
+    trust = np.clip((a - 0.05) / 0.25, 0.0, 1.0)
+    return np.clip(trust * exact + (1 - trust) * fg_est, 0.0, 1.0)
+
+
+def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: np.ndarray | None = None,
+        backdrop: Backdrop | None = None) -> KeyOutput:
+    """Key out a plain backdrop. `rgb8` is H×W×3 uint8; `ml_mask` (H×W 0..1) settles holes."""
+    rgb = rgb8.astype(np.float32) / 255.0
+    backdrop = backdrop or fit_backdrop(rgb)
+    plate = backdrop.plate
+    dist = np.linalg.norm(rgb - plate, axis=2)
+    t_bg = max(5.0 * backdrop.noise * np.sqrt(3), 6 / 255)
+    near_bg = dist < t_bg
+    shadow = _shadow_mask(rgb, plate, near_bg, backdrop.noise)
+    background, holes = _classify_background(near_bg | shadow, ml_mask, min_hole=max(64, rgb.shape[0] * rgb.shape[1] // 2000))
+    solid, specks = _remove_specks(~background)
+    core = _solid_core(solid, dist, band=max(3, round(min(rgb.shape[:2]) / 400)))
+    fg_est = _nearest_colors(rgb, core)
+    alpha = np.where(core, 1.0, np.where(solid, _edge_alpha(rgb, plate, fg_est), 0.0)).astype(np.float32)
+    foreground = _uncomposite(rgb, plate, alpha, fg_est)
+    if keep_shadow:
+        shade = 1.0 - (rgb @ LUMA) / np.maximum(plate @ LUMA, 1e-3)
+        cast = shadow & ~solid
+        alpha = np.where(cast, np.clip(shade, 0.0, 1.0), alpha).astype(np.float32)
+        foreground = np.where(cast[..., None], 0.0, foreground).astype(np.float32)
+    details = {"backdrop": "uniform" if backdrop.degree == 0 else f"surface (degree {backdrop.degree})",
+               "backdrop_color": "#{:02x}{:02x}{:02x}".format(*tuple(round(c * 255) for c in backdrop.mean_color)),
+               "noise": round(backdrop.noise * 255, 2), "holes": holes, "specks_removed": specks,
+               "shadow_px": int(shadow.sum())}
+    return KeyOutput(alpha=alpha, foreground=foreground, backdrop=backdrop, details=details)
