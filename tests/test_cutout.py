@@ -1,0 +1,191 @@
+"""Cut-out engine: alpha against exact ground truth, holes, white parts, shadows, halos, the
+CLI batch with bad files. Ground truth comes from bench/cutout_data.py (drawn subjects)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench.cutout_data import sample
+from reelforge.imaging.cutout import models
+from reelforge.imaging.cutout.engine import cut_local
+from reelforge.imaging.cutout.key import key
+from reelforge.pipelines.cutout import cutout
+from tests.conftest import cli
+
+needs_model = pytest.mark.skipif(not models.model_path("u2netp").is_file(),
+                                 reason="u2netp not installed (make test installs it)")
+
+
+def alpha_of(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.getchannel("A"), np.float32) / 255.0
+
+
+def scores(result_image: Image.Image, s) -> dict[str, float]:  # noqa: ANN001
+    rgba = np.asarray(result_image, np.float32) / 255.0
+    a, f = rgba[..., 3], rgba[..., :3]
+    band = (s.alpha > 0.01) & (s.alpha < 0.99)
+    over_black = np.abs(a[..., None] * f - s.alpha[..., None] * s.foreground)
+    return {"mae": float(np.abs(a - s.alpha).mean() * 255),
+            "iou": float(((a > 0.5) & (s.alpha > 0.5)).sum() / ((a > 0.5) | (s.alpha > 0.5)).sum()),
+            "halo": float(over_black[band].mean() * 255)}
+
+
+def test_key_on_white_matches_ground_truth_and_opens_the_handle_hole() -> None:
+    s = sample("a", "mug", 384)
+    result = cut_local(s.image, "key")
+    m = scores(result.image, s)
+    assert m["mae"] < 1.0 and m["iou"] > 0.99 and m["halo"] < 10, m
+    a = alpha_of(result.image)
+    hole = (round(384 * 0.72), round(384 * 0.515))  # centre of the handle hole (x, y)
+    assert a[hole[1], hole[0]] == 0.0, "the hole inside the mug handle must be transparent"
+    rim = (round(384 * 0.4), round(384 * 0.28))  # the white rim band is part of the mug
+    assert a[rim[1], rim[0]] == 1.0
+    assert result.details["holes"] >= 1
+
+
+def test_light_sneaker_on_white_keeps_its_white_parts() -> None:
+    s = sample("a", "sneaker", 384)
+    m = scores(cut_local(s.image, "key").image, s)
+    assert m["mae"] < 1.0 and m["iou"] > 0.99, m
+
+
+def test_edges_are_decontaminated_no_white_fringe_over_black() -> None:
+    s = sample("a", "headphones", 384)
+    rgba = np.asarray(cut_local(s.image, "key").image, np.float32) / 255.0
+    edge = (rgba[..., 3] > 0.05) & (rgba[..., 3] < 0.95)
+    assert edge.sum() > 200
+    over_black = rgba[..., :3] * rgba[..., 3:4]
+    # the subject is near-black; a white fringe would show as bright edge pixels over black
+    assert over_black[edge].max() < 0.25
+    naive = (s.image.astype(np.float32) / 255.0) * rgba[..., 3:4]  # alpha without un-compositing
+    assert naive[edge].mean() > 2 * over_black[edge].mean()
+
+
+def test_gradient_jpeg_backdrop_is_fitted_and_keyed() -> None:
+    s = sample("c", "headphones", 384)
+    result = cut_local(s.image, "auto")
+    assert result.method == "key" and "gradient" in result.reason
+    m = scores(result.image, s)
+    assert m["mae"] < 2.0 and m["iou"] > 0.98, m
+
+
+def test_soft_shadow_is_background_by_default_and_kept_on_request() -> None:
+    s = sample("b", "headphones", 384)
+    plain = key(s.image)
+    shadow_truth = (s.alpha < 0.01) & (s.image.mean(axis=2) < 200)  # darkened backdrop pixels
+    assert shadow_truth.sum() > 500
+    assert plain.alpha[shadow_truth].mean() < 0.05
+    kept = key(s.image, keep_shadow=True)
+    assert 0.1 < kept.alpha[shadow_truth].mean() < 0.6
+    assert np.median(kept.foreground[shadow_truth & (kept.alpha > 0.1)]) < 0.05  # shadows: see-through black
+
+
+def test_isolated_specks_are_removed() -> None:
+    s = sample("a", "mug", 384)
+    image = s.image.copy()
+    rng = np.random.default_rng(1)
+    for y, x in rng.integers(5, 60, (12, 2)):  # dust in the empty top-left corner
+        image[y:y + 2, x:x + 2] = 90
+    out = key(image)
+    assert out.alpha[:70, :70].max() == 0.0
+    assert out.details["specks_removed"] >= 10
+
+
+def test_qa_flags_empty_and_border_touching_subjects() -> None:
+    blank = np.full((128, 128, 3), 255, np.uint8)
+    assert "empty-mask" in cut_local(blank, "key").qa.flags
+    s = sample("a", "mug", 256)
+    cropped = s.image[:, 60:]  # the mug now touches the left edge
+    assert "touches-border" in cut_local(cropped, "key").qa.flags
+
+
+@needs_model
+def test_ml_and_refine_on_a_photo_backdrop() -> None:
+    s = sample("d", "photo", 320)
+    ml = scores(cut_local(s.image, "ml").image, s)
+    refined = scores(cut_local(s.image, "refine").image, s)
+    assert ml["iou"] > 0.8, ml
+    assert refined["iou"] > 0.8 and refined["mae"] < ml["mae"] * 1.2, (ml, refined)
+
+
+@needs_model
+def test_auto_explains_its_choice() -> None:
+    plain = cut_local(sample("a", "mug", 256).image, "auto")
+    assert plain.method == "key" and plain.reason.startswith("auto: uniform backdrop")
+    busy = cut_local(sample("d", "mug", 256).image, "auto")
+    assert busy.method == "refine" and "busy backdrop" in busy.reason
+
+
+def test_python_api_returns_rgba_with_metadata(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "mug.png"
+    Image.fromarray(sample("a", "mug", 256).image).save(path)
+    out = cutout(path, method="key")
+    assert out.mode == "RGBA" and out.size == (256, 256)
+    meta = out.info["cutout"]
+    assert meta["method"] == "key" and 0.2 < meta["qa"]["coverage"] < 0.4
+
+
+def _write_inputs(folder) -> None:  # noqa: ANN001
+    folder.mkdir()
+    good = Image.fromarray(sample("a", "mug", 256).image)
+    good.save(folder / "mug.png")
+    good.convert("CMYK").save(folder / "cmyk.jpg")
+    good.convert("L").save(folder / "grey.png")
+    good.convert("P").save(folder / "palette.png")
+    Image.fromarray((np.asarray(good.convert("L"), np.uint16) * 257)).save(folder / "deep16.png")
+    good.save(folder / "anim.gif", save_all=True, append_images=[good.rotate(10)], duration=100)
+    transparent = good.convert("RGBA")
+    transparent.putalpha(Image.new("L", good.size, 0).resize(good.size))
+    transparent.paste((255, 0, 0, 255), (100, 100, 150, 150))
+    transparent.save(folder / "already.png")
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    data = (folder / "mug.png").read_bytes()
+    (folder / "truncated.png").write_bytes(data[: len(data) // 2])
+    Image.new("RGB", (16, 16), "white").save(folder / "tiny.png")
+    (folder / "notes.txt").write_text("not an image")  # not an image suffix: ignored in folders
+
+
+def test_cli_batch_continues_past_bad_files_and_reports_them(tmp_path) -> None:  # noqa: ANN001
+    src, out = tmp_path / "in", tmp_path / "out"
+    _write_inputs(src)
+    result = cli("cutout", str(src), "-o", str(out), "--method", "key", "--mask", "-j", "2")
+    assert result.returncode == 2, result.stderr
+    written = sorted(p.name for p in out.iterdir())
+    good = ["already", "anim", "cmyk", "deep16", "grey", "mug", "palette"]
+    assert written == sorted([f"{n}.png" for n in good] + [f"{n}.mask.png" for n in good])
+    for name in ("corrupt", "truncated", "tiny"):
+        assert name in result.stdout
+    assert "3 failed" in result.stdout and "too small" in result.stdout
+    assert "first frame" in result.stdout  # the animated GIF warning
+    assert "kept" in result.stdout  # the already-transparent input kept its alpha
+    kept = np.asarray(Image.open(out / "already.png"))
+    assert kept[0, 0, 3] == 0 and kept[120, 120, 3] == 255
+    for name in good:
+        rgba = Image.open(out / f"{name}.png")
+        assert rgba.mode == "RGBA" and rgba.size == (256, 256)
+
+
+def test_cli_single_file_with_background_and_crop(tmp_path) -> None:  # noqa: ANN001
+    src = tmp_path / "mug.png"
+    Image.fromarray(sample("a", "mug", 256).image).save(src)
+    out = tmp_path / "mug-on-black.png"
+    result = cli("cutout", str(src), "-o", str(out), "--method", "key", "--bg", "#000000", "--crop")
+    assert result.returncode == 0, result.stderr
+    img = Image.open(out)
+    assert img.size[0] < 200 and img.size[1] < 200  # trimmed to the mug plus a margin
+    rgb = np.asarray(img.convert("RGB"))
+    assert tuple(rgb[0, 0]) == (0, 0, 0)  # composited on black, no white left
+
+
+def test_cli_rejects_unknown_method(tmp_path) -> None:  # noqa: ANN001
+    result = cli("cutout", str(tmp_path), "-o", str(tmp_path / "o"), "--method", "magic")
+    assert result.returncode == 2 and "magic" in result.stderr
+
+
+def test_models_list_shows_the_installed_model() -> None:
+    result = cli("models", "list")
+    assert result.returncode == 0
+    if models.model_path("u2netp").is_file():
+        assert any(line.startswith("u2netp") and "installed" in line for line in result.stdout.splitlines())
