@@ -134,7 +134,7 @@ def _write_inputs(folder) -> None:  # noqa: ANN001
     good.convert("CMYK").save(folder / "cmyk.jpg")
     good.convert("L").save(folder / "grey.png")
     good.convert("P").save(folder / "palette.png")
-    Image.fromarray((np.asarray(good.convert("L"), np.uint16) * 257)).save(folder / "deep16.png")
+    Image.fromarray(np.asarray(good.convert("L"), np.uint16) * 257).save(folder / "deep16.png")
     good.save(folder / "anim.gif", save_all=True, append_images=[good.rotate(10)], duration=100)
     transparent = good.convert("RGBA")
     transparent.putalpha(Image.new("L", good.size, 0).resize(good.size))

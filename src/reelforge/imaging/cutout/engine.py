@@ -52,9 +52,11 @@ def run_key(rgb8: np.ndarray, *, keep_shadow: bool, model: str | None, backdrop:
     if model is not None and models.model_path(model).is_file():
         from reelforge.imaging.cutout.ml import predict_mask
 
-        mask = predict_mask(rgb8, model)
+        def mask() -> np.ndarray:
+            return predict_mask(rgb8, model)
+
     out = key(rgb8, keep_shadow=keep_shadow, ml_mask=mask, backdrop=backdrop)
-    details = {**out.details, "holes_decided_by": "ml mask" if mask is not None else "size"}
+    details = dict(out.details)
     return _finish(out.alpha, out.foreground, "key", reason, details)
 
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,7 +74,28 @@ def _shadow_mask(rgb: np.ndarray, plate: np.ndarray, near_bg: np.ndarray, noise:
     return candidate & shadow[labels]
 
 
-def _classify_background(near_bg: np.ndarray, ml_mask: np.ndarray | None, min_hole: int) -> tuple[np.ndarray, int]:
+MaskSource = np.ndarray | Callable[[], np.ndarray] | None
+
+
+class _LazyMask:
+    """The ML mask, computed only when a decision needs it (it costs a model run)."""
+
+    def __init__(self, source: MaskSource) -> None:
+        self.source, self.value = source, source if isinstance(source, np.ndarray) else None
+        self.used = False
+
+    def __bool__(self) -> bool:
+        return self.source is not None
+
+    def get(self) -> np.ndarray:
+        if self.value is None:
+            assert callable(self.source)
+            self.value = self.source()
+        self.used = True
+        return self.value
+
+
+def _classify_background(near_bg: np.ndarray, ml_mask: _LazyMask, min_hole: int) -> tuple[np.ndarray, int]:
     """Background = near-backdrop regions touching the edge, plus enclosed holes."""
     n, labels, stats = _components(near_bg, 4)
     background = np.zeros(n, bool)
@@ -81,8 +103,8 @@ def _classify_background(near_bg: np.ndarray, ml_mask: np.ndarray | None, min_ho
     holes = 0
     for label in np.nonzero(~background[1:])[0] + 1:
         area = stats[label, cv2.CC_STAT_AREA]
-        if ml_mask is not None:
-            is_hole = float(ml_mask[labels == label].mean()) < 0.5 and area >= 16
+        if ml_mask:
+            is_hole = float(ml_mask.get()[labels == label].mean()) < 0.5 and area >= 16
         else:
             is_hole = area >= min_hole  # small enclosed white blobs are highlights on the subject
         background[label] = is_hole
@@ -145,9 +167,11 @@ def _uncomposite(rgb: np.ndarray, plate: np.ndarray, alpha: np.ndarray, fg_est: 
     return np.clip(trust * exact + (1 - trust) * fg_est, 0.0, 1.0)
 
 
-def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: np.ndarray | None = None,
+def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: MaskSource = None,
         backdrop: Backdrop | None = None) -> KeyOutput:
-    """Key out a plain backdrop. `rgb8` is H×W×3 uint8; `ml_mask` (H×W 0..1) settles holes."""
+    """Key out a plain backdrop. `rgb8` is H×W×3 uint8. `ml_mask` (H×W 0..1, or a function that
+    computes it, called only if needed) settles enclosed holes and vetoes shadows on the subject."""
+    mask = _LazyMask(ml_mask)
     rgb = rgb8.astype(np.float32) / 255.0
     backdrop = backdrop or fit_backdrop(rgb)
     plate = backdrop.plate
@@ -155,7 +179,9 @@ def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: np.ndarray | No
     t_bg = max(5.0 * backdrop.noise * np.sqrt(3), 6 / 255)
     near_bg = dist < t_bg
     shadow = _shadow_mask(rgb, plate, near_bg, backdrop.noise)
-    background, holes = _classify_background(near_bg | shadow, ml_mask, min_hole=max(64, rgb.shape[0] * rgb.shape[1] // 2000))
+    if shadow.any() and mask:  # light subject parts can pass for shadow; the model knows better
+        shadow &= mask.get() < 0.5
+    background, holes = _classify_background(near_bg | shadow, mask, min_hole=max(64, rgb.shape[0] * rgb.shape[1] // 2000))
     solid, specks = _remove_specks(~background)
     core = _solid_core(solid, dist, band=max(3, round(min(rgb.shape[:2]) / 400)))
     fg_est = _nearest_colors(rgb, core)
@@ -169,5 +195,5 @@ def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: np.ndarray | No
     details = {"backdrop": "uniform" if backdrop.degree == 0 else f"surface (degree {backdrop.degree})",
                "backdrop_color": "#{:02x}{:02x}{:02x}".format(*tuple(round(c * 255) for c in backdrop.mean_color)),
                "noise": round(backdrop.noise * 255, 2), "holes": holes, "specks_removed": specks,
-               "shadow_px": int(shadow.sum())}
+               "shadow_px": int(shadow.sum()), "ml_mask_used": mask.used}
     return KeyOutput(alpha=alpha, foreground=foreground, backdrop=backdrop, details=details)
