@@ -167,6 +167,14 @@ def _uncomposite(rgb: np.ndarray, plate: np.ndarray, alpha: np.ndarray, fg_est: 
     return np.clip(trust * exact + (1 - trust) * fg_est, 0.0, 1.0)
 
 
+def uncomposite(rgb8: np.ndarray, plate: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Exact subject colours for any alpha over a known backdrop plate (used after matting)."""
+    rgb = rgb8.astype(np.float32) / 255.0
+    solid = alpha >= 0.98
+    fg_est = _nearest_colors(rgb, solid) if solid.any() else rgb
+    return _uncomposite(rgb, plate, alpha, fg_est)
+
+
 def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: MaskSource = None,
         backdrop: Backdrop | None = None) -> KeyOutput:
     """Key out a plain backdrop. `rgb8` is H×W×3 uint8. `ml_mask` (H×W 0..1, or a function that
