@@ -189,3 +189,31 @@ def test_models_list_shows_the_installed_model() -> None:
     assert result.returncode == 0
     if models.model_path("u2netp").is_file():
         assert any(line.startswith("u2netp") and "installed" in line for line in result.stdout.splitlines())
+
+
+def test_cli_cloud_method_talks_to_the_configured_base_url(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from tests.fakes.cutout_servers import APIS, TEST_KEY, FakeCutoutServer
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(2):
+        Image.fromarray(sample("a", "mug", 96, seed=i).image).save(src / f"mug{i}.png")
+    with FakeCutoutServer(APIS["removebg"], ("ok",)) as server:
+        monkeypatch.setenv("REMOVEBG_API_KEY", TEST_KEY)
+        monkeypatch.setenv("REELFORGE_REMOVEBG_BASE_URL", server.url)
+        result = cli("cutout", str(src), "-o", str(tmp_path / "out"), "--method", "removebg", "-j", "1")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert len(server.calls) == 2  # one paid call per image, no retries
+    assert Image.open(tmp_path / "out" / "mug0.png").mode == "RGBA"
+    monkeypatch.delenv("REMOVEBG_API_KEY")
+    result = cli("cutout", str(src / "mug0.png"), "-o", str(tmp_path / "x.png"), "--method", "removebg")
+    assert result.returncode == 2 and "REMOVEBG_API_KEY" in result.stdout
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_decompression_bomb_is_refused_without_decoding(tmp_path) -> None:  # noqa: ANN001
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (10_050, 10_050)).save(bomb)  # 101 MP, a few KB on disk
+    result = cli("cutout", str(bomb), "-o", str(tmp_path / "bomb-out.png"))
+    assert result.returncode == 2 and "too large" in result.stdout
+    assert list(tmp_path.iterdir()) == [bomb]
