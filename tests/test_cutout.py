@@ -217,3 +217,22 @@ def test_decompression_bomb_is_refused_without_decoding(tmp_path) -> None:  # no
     result = cli("cutout", str(bomb), "-o", str(tmp_path / "bomb-out.png"))
     assert result.returncode == 2 and "too large" in result.stdout
     assert list(tmp_path.iterdir()) == [bomb]
+
+
+def test_cutout_example_script_runs(tmp_path) -> None:  # noqa: ANN001
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "cutout.sh"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", str(script), str(tmp_path)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["headphones-on-white.mask.png", "headphones-on-white.png", "mug-on-grey.mask.png",
+                     "mug-on-grey.png", "mug-on-navy.png"]
+    cut = np.asarray(Image.open(tmp_path / "headphones-on-white.png"))
+    assert cut[5, 5, 3] == 0 and cut.shape == (640, 640, 4)
+    navy = Image.open(tmp_path / "mug-on-navy.png").convert("RGB")
+    assert navy.size[0] < 640 and navy.getpixel((0, 0)) == (0x1B, 0x2A, 0x4A)
