@@ -48,19 +48,19 @@ def test_key_on_white_matches_ground_truth_and_opens_the_handle_hole() -> None:
 def test_light_sneaker_on_white_keeps_its_white_parts() -> None:
     s = sample("a", "sneaker", 384)
     m = scores(cut_local(s.image, "key").image, s)
-    assert m["mae"] < 1.0 and m["iou"] > 0.99, m
+    assert m["mae"] < 1.0 and m["iou"] > 0.985, m
 
 
 def test_edges_are_decontaminated_no_white_fringe_over_black() -> None:
     s = sample("a", "headphones", 384)
     rgba = np.asarray(cut_local(s.image, "key").image, np.float32) / 255.0
-    edge = (rgba[..., 3] > 0.05) & (rgba[..., 3] < 0.95)
+    edge = (s.alpha > 0.05) & (s.alpha < 0.95)
     assert edge.sum() > 200
-    over_black = rgba[..., :3] * rgba[..., 3:4]
-    # the subject is near-black; a white fringe would show as bright edge pixels over black
-    assert over_black[edge].max() < 0.25
-    naive = (s.image.astype(np.float32) / 255.0) * rgba[..., 3:4]  # alpha without un-compositing
-    assert naive[edge].mean() > 2 * over_black[edge].mean()
+    truth = s.foreground * s.alpha[..., None]  # the subject over black, as it should look
+    ours = rgba[..., :3] * rgba[..., 3:4]
+    naive = (s.image.astype(np.float32) / 255.0) * rgba[..., 3:4]  # same alpha, colours not un-composited
+    assert np.abs(ours - truth)[edge].mean() < 0.02
+    assert np.abs(naive - truth)[edge].mean() > 5 * np.abs(ours - truth)[edge].mean()  # the white fringe
 
 
 def test_gradient_jpeg_backdrop_is_fitted_and_keyed() -> None:

@@ -95,6 +95,18 @@ class _LazyMask:
         return self.value
 
 
+def _rescue_light_parts(near_bg: np.ndarray, ml: np.ndarray) -> tuple[np.ndarray, int]:
+    """Backdrop-coloured pixels deep inside the model's confident subject area are subject."""
+    confident = ml >= 0.9
+    side = np.sqrt(max(int(confident.sum()), 1))
+    r = max(2, round(side * 0.02))
+    inner = cv2.erode(confident.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    rescue = near_bg & inner.astype(bool)
+    if rescue.sum() > 0.5 * max(int(inner.sum()), 1):  # the model calls the backdrop subject: don't trust it
+        return near_bg, 0
+    return near_bg & ~rescue, int(rescue.sum())
+
+
 def _classify_background(near_bg: np.ndarray, ml_mask: _LazyMask, min_hole: int) -> tuple[np.ndarray, int]:
     """Background = near-backdrop regions touching the edge, plus enclosed holes."""
     n, labels, stats = _components(near_bg, 4)
@@ -104,7 +116,10 @@ def _classify_background(near_bg: np.ndarray, ml_mask: _LazyMask, min_hole: int)
     for label in np.nonzero(~background[1:])[0] + 1:
         area = stats[label, cv2.CC_STAT_AREA]
         if ml_mask:
-            is_hole = float(ml_mask.get()[labels == label].mean()) < 0.5 and area >= 16
+            # the model (320 px) misses thin gaps between stems/straps; large backdrop-coloured
+            # regions it is unsure about are holes too, small ones need a clear "background"
+            ml_mean = float(ml_mask.get()[labels == label].mean())
+            is_hole = (ml_mean < 0.5 and area >= 16) or (ml_mean < 0.9 and area >= min_hole)
         else:
             is_hole = area >= min_hole  # small enclosed white blobs are highlights on the subject
         background[label] = is_hole
@@ -126,12 +141,58 @@ def _remove_specks(solid: np.ndarray) -> tuple[np.ndarray, int]:
     return solid & ~np.isin(labels, small), len(small)
 
 
-def _solid_core(solid: np.ndarray, dist: np.ndarray, band: int) -> np.ndarray:
-    """Subject pixels whose colour is pure subject: deeper than `band` px inside, or at the
-    plateau of their neighbourhood (the middle of a thin stroke)."""
+def _solid_core(solid: np.ndarray, dist: np.ndarray, band: int) -> tuple[np.ndarray, np.ndarray]:
+    """(deep, plateau): subject pixels deeper than `band` px inside, whose colour is pure subject,
+    and pixels at the plateau of their neighbourhood (the middle of a stroke, possibly too thin
+    to ever be fully opaque)."""
     depth = cv2.distanceTransform(solid.astype(np.uint8), cv2.DIST_L2, 3)
-    plateau = dist >= 0.95 * cv2.dilate(np.where(solid, dist, 0).astype(np.float32), np.ones((5, 5), np.uint8))
-    return solid & ((depth > band) | plateau)
+    solid_dist = np.where(solid, dist, 0).astype(np.float32)
+    plateau = dist >= 0.95 * cv2.dilate(solid_dist, np.ones((5, 5), np.uint8))
+    # a few px deep is not enough where faint mixes merge (stems converging): those must also be
+    # near the strongest contrast around them; well inside, any colour is subject
+    flat = dist >= 0.85 * cv2.dilate(solid_dist, np.ones((7, 7), np.uint8))
+    deep = solid & (depth > band) & (flat | (depth > 4 * band))
+    return deep, solid & plateau
+
+
+_DIRECTIONS = [(np.cos(a), np.sin(a)) for a in np.linspace(0, 2 * np.pi, 8, endpoint=False)]
+
+
+def _mix_alpha(rgb: np.ndarray, plate: np.ndarray, deep: np.ndarray, unknown: np.ndarray,
+               radii: tuple[int, ...] = (2, 4, 7, 11)) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """For each unknown pixel, the nearby solid colour F that best explains it as a mix
+    `a·F + (1 - a)·B` (smallest residual, ties to the more opaque reading). Returns (pixel
+    indices, alpha, F) for the pixels that had a candidate within reach."""
+    ys, xs = np.nonzero(unknown)
+    h, w = deep.shape
+    c, b = rgb[ys, xs], plate[ys, xs]
+    cb = c - b
+    best = np.full(len(ys), np.inf, np.float32)
+    alpha = np.zeros(len(ys), np.float32)
+    fg = c.copy()
+    for r in radii:
+        for dx, dy in _DIRECTIONS:
+            yy = np.clip(ys + round(dy * r), 0, h - 1)
+            xx = np.clip(xs + round(dx * r), 0, w - 1)
+            f = rgb[yy, xx]
+            fb = f - b
+            den = np.einsum("nc,nc->n", fb, fb)
+            a = np.where(den < 0.08**2, 1.0, np.clip(np.einsum("nc,nc->n", cb, fb) / np.maximum(den, 1e-6), 0, 1))
+            resid = np.linalg.norm(cb - a[:, None] * fb, axis=1) - 0.02 * a
+            better = deep[yy, xx] & (resid < best)
+            best = np.where(better, resid, best)
+            alpha = np.where(better, a, alpha)
+            fg = np.where(better[:, None], f, fg)
+    found = np.isfinite(best)
+    return (ys[found], xs[found]), alpha[found], fg[found]
+
+
+def _thin_alpha(rgb: np.ndarray, plate: np.ndarray, fg_est: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Plateau pixels of thin strokes: as opaque as their contrast allows against the nearest
+    solid subject colour (a hair-thin stem never reaches its full colour)."""
+    projected = _edge_alpha(rgb, plate, fg_est)
+    ratio = dist / np.maximum(np.linalg.norm(fg_est - plate, axis=2), 1e-3)
+    return np.clip(np.maximum(projected, ratio), 0.0, 1.0)
 
 
 def _nearest_colors(rgb: np.ndarray, core: np.ndarray) -> np.ndarray:
@@ -186,14 +247,20 @@ def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: MaskSource = No
     dist = np.linalg.norm(rgb - plate, axis=2)
     t_bg = max(5.0 * backdrop.noise * np.sqrt(3), 6 / 255)
     near_bg = dist < t_bg
+    rescued = 0
+    if mask:  # subject parts the colour of the backdrop (a white rim on white): the model sees them
+        near_bg, rescued = _rescue_light_parts(near_bg, mask.get())
     shadow = _shadow_mask(rgb, plate, near_bg, backdrop.noise)
     if shadow.any() and mask:  # light subject parts can pass for shadow; the model knows better
         shadow &= mask.get() < 0.5
     background, holes = _classify_background(near_bg | shadow, mask, min_hole=max(64, rgb.shape[0] * rgb.shape[1] // 2000))
     solid, specks = _remove_specks(~background)
-    core = _solid_core(solid, dist, band=max(3, round(min(rgb.shape[:2]) / 400)))
-    fg_est = _nearest_colors(rgb, core)
-    alpha = np.where(core, 1.0, np.where(solid, _edge_alpha(rgb, plate, fg_est), 0.0)).astype(np.float32)
+    deep, plateau = _solid_core(solid, dist, band=max(3, round(min(rgb.shape[:2]) / 400)))
+    fg_est = _nearest_colors(rgb, deep if deep.any() else plateau)
+    edge = np.where(plateau, _thin_alpha(rgb, plate, fg_est, dist), _edge_alpha(rgb, plate, fg_est))
+    alpha = np.where(deep, 1.0, np.where(solid, edge, 0.0)).astype(np.float32)
+    where, mix_alpha, mix_fg = _mix_alpha(rgb, plate, deep, solid & ~deep)
+    alpha[where], fg_est[where] = mix_alpha, mix_fg
     foreground = _uncomposite(rgb, plate, alpha, fg_est)
     if keep_shadow:
         shade = 1.0 - (rgb @ LUMA) / np.maximum(plate @ LUMA, 1e-3)
@@ -203,5 +270,6 @@ def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: MaskSource = No
     details = {"backdrop": "uniform" if backdrop.degree == 0 else f"surface (degree {backdrop.degree})",
                "backdrop_color": "#{:02x}{:02x}{:02x}".format(*tuple(round(c * 255) for c in backdrop.mean_color)),
                "noise": round(backdrop.noise * 255, 2), "holes": holes, "specks_removed": specks,
-               "shadow_px": int(shadow.sum()), "ml_mask_used": mask.used}
+               "shadow_px": int(shadow.sum()), "ml_mask_used": mask.used,
+               "rescued_px": rescued}
     return KeyOutput(alpha=alpha, foreground=foreground, backdrop=backdrop, details=details)
