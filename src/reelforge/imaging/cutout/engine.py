@@ -7,6 +7,8 @@ the ML model and refines its edge band with matting. The result says which path 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from PIL import Image
 
@@ -51,14 +53,15 @@ NOISY_BACKDROP = 1.0 / 255  # above this, matting the keyed edge band beats the 
 
 def run_key(rgb8: np.ndarray, *, keep_shadow: bool, model: str | None, backdrop: Backdrop | None = None,
             reason: str = "requested", refine_noisy: bool = False) -> CutoutResult:
-    mask = None
     if model is not None and models.model_path(model).is_file():
         from reelforge.imaging.cutout.ml import predict_mask
 
-        def mask() -> np.ndarray:
-            return predict_mask(rgb8, model)
-
-    out = key(rgb8, keep_shadow=keep_shadow, ml_mask=mask, backdrop=backdrop)
+        # the model runs on a thread while keying starts (onnxruntime and NumPy release the GIL)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(predict_mask, rgb8, model)
+            out = key(rgb8, keep_shadow=keep_shadow, ml_mask=pending.result, backdrop=backdrop)
+    else:
+        out = key(rgb8, keep_shadow=keep_shadow, backdrop=backdrop)
     details = dict(out.details)
     if refine_noisy and out.backdrop.noise > NOISY_BACKDROP and not keep_shadow:
         from reelforge.imaging.cutout.key import uncomposite
