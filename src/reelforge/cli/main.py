@@ -123,11 +123,50 @@ def schema(name: Annotated[str, typer.Argument(help="Which schema: " + ", ".join
 
 @app.command()
 def fonts() -> None:
-    """List the bundled font families usable as `font:` in text layers."""
-    from reelforge.imaging.fonts import bundled_families
+    """List the bundled font families usable as `font:` in text layers and styles."""
+    from reelforge.imaging.fonts import ROLES, SHIPPED, bundled_families, shipped_face
 
     for name, face in sorted(bundled_families().items()):
-        typer.echo(f"{name:14} {face.path}")
+        typer.echo(f"{name:16} {face.path}")
+    for name in sorted(SHIPPED):
+        roles = [role for role, family in ROLES.items() if family == name]
+        weights = ",".join(str(w) for w in sorted(SHIPPED[name]))
+        typer.echo(f"{name:16} {Path(shipped_face(name, 400).path).parent}  (alias {', '.join(roles)}; weights {weights})")
+
+
+@app.command()
+def text(
+    words: Annotated[str | None, typer.Argument(help="The text to render (newlines break lines).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="PNG file to write (RGBA).")] = None,
+    style: Annotated[str | None, typer.Option("--style", "-s", help="Preset name (see --list).")] = None,
+    font: Annotated[str | None, typer.Option("--font", help="Font family (`reelforge fonts`) or .ttf/.otf path.")] = None,
+    size: Annotated[float | None, typer.Option("--size", help="Font size in pixels.")] = None,
+    color: Annotated[str | None, typer.Option("--color", help="Solid fill colour (#rrggbb or a name).")] = None,
+    width: Annotated[int | None, typer.Option("--width", help="Wrap at this width (px); with --height, fit a box.")] = None,
+    height: Annotated[int | None, typer.Option("--height", help="With --width: auto-fit the text into the box.")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="local (typographic engine); ai arrives with the image "
+                                                         "providers.")] = "local",
+    list_styles: Annotated[bool, typer.Option("--list", help="List the presets and exit.")] = False,
+) -> None:
+    """Render text in a style (sale-badge, neon, gold-3d, …) to a tight RGBA PNG."""
+    from reelforge.errors import ReelforgeError
+
+    try:
+        if list_styles:
+            from reelforge.imaging.text.presets import presets
+
+            for name, preset in presets().items():
+                typer.echo(f"{name:15} {preset.description}")
+            return
+        if not words or output is None:
+            _fail(_usage('give the text and -o OUT.png, e.g. reelforge text "SALE 50% OFF" --style sale-badge -o sale.png'))
+        assert words is not None and output is not None
+        from reelforge.pipelines.text import render_text_png, style_overrides
+
+        image = render_text_png(words, output, style, style_overrides(font, size, color, width, height), engine=engine)
+    except ReelforgeError as exc:
+        _fail(exc)
+    typer.echo(f"wrote {output} ({image.width}x{image.height})")
 
 
 def _usage(message: str) -> Exception:
