@@ -9,6 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _read_umask() -> int:
+    """Read once at import: os.umask can only be read by setting it, which would race with
+    threads creating files."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 @contextlib.contextmanager
 def atomic_output(output: Path) -> Iterator[Path]:
     """Yield a temp path in the target's folder (same filesystem, so the rename is atomic);
@@ -16,6 +27,7 @@ def atomic_output(output: Path) -> Iterator[Path]:
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".part{output.suffix}", dir=output.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; outputs get the usual mode
     try:
         yield Path(tmp)
         os.replace(tmp, output)
