@@ -226,9 +226,9 @@ def _overlay_job(spec: Path | None, image: Path | None, words: str | None, style
             raise _usage("--spec already lists the overlays; leave out --image/--text")
         data, root = read_document(spec)
         job = validate_model(OverlayJob, data, what="overlay spec", source=str(spec), root=root)
-        for item in job.overlays:
-            if item.image is not None:
-                item.image = resolve_path(item.image, spec.resolve().parent)
+        for entry in job.overlays:
+            if entry.image is not None:  # relative to the spec file, like timeline paths
+                entry.image = resolve_path(entry.image, spec.resolve().parent)
         return job.model_copy(update={"encoding": job.encoding.model_copy(update=chosen)}) if chosen else job
     if (image is None) == (words is None):
         raise _usage("give one overlay: --image PNG or --text \"…\" (or several in a --spec file)")
