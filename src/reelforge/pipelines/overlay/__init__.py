@@ -149,13 +149,28 @@ def overlay_video(video: Path, job: OverlayJob, output: Path, cache: AssetCache,
     # VP8/VP9 keep alpha in a side stream that only the libvpx decoders read.
     decoder = {"vp9": "libvpx-vp9", "vp8": "libvpx"}.get(info.video.codec) if info.video.alpha and encoding.alpha \
         else None
+    reached = [0.0]
+
+    def report(p: Progress) -> None:
+        reached[0] = max(reached[0], p.out_seconds)
+        if on_progress is not None:
+            on_progress(p, info.duration)
+
     with atomic_output(output) as tmp:
         command, audio = build_overlay_command(str(video), info, placed, encoding, str(tmp), decoder=decoder)
         argv = compile_argv(command, ffmpeg=ffmpeg_path())
-        report = (lambda p: on_progress(p, info.duration)) if on_progress else None
         run_ffmpeg(argv, report)
+        _check_complete(video, reached[0], info.duration)
     notes = tuple(warnings) + encoding.warnings + ((audio.warning,) if audio.warning else ())
     return FileResult(video, output, True, time.perf_counter() - began, info.duration, "ok", notes, tuple(argv))
+
+
+def _check_complete(video: Path, reached: float, duration: float | None) -> None:
+    """ffmpeg skips over damaged data and exits 0, so a truncated file would quietly give a
+    shorter video. Fail it instead when clearly less than the header's duration came out."""
+    if duration and reached < duration - max(0.5, 0.02 * duration):
+        raise InputError(f"{video} is truncated or corrupt: only {reached:.2f} of its {duration:.2f} s could be "
+                         "decoded", hint="re-download or re-export the file (nothing was written)")
 
 
 def _failure(video: Path, exc: ReelforgeError, began: float) -> FileResult:
