@@ -223,3 +223,11 @@ def test_text_command_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> No
     result = cli("text", "hi", "-o", str(tmp_path / "x.jpg"))
     assert result.returncode == 2 and ".png" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["text", "overlay"])
+def test_reference_docs_are_generated_from_the_schema(name: str) -> None:
+    from reelforge.spec.docs import render_markdown
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / f"{name}.md"
+    assert docs.read_text(encoding="utf-8") == render_markdown(name), f"run `make docs` to regenerate {docs.name}"
