@@ -245,3 +245,28 @@ def test_prores_4444_output_has_an_alpha_plane(grey_video: Path, red_png: Path, 
     assert info.video is not None and info.video.codec == "prores" and info.video.profile == "4444"
     assert (info.video.pix_fmt or "").startswith("yuva444p")  # the decoder reports 4444 as 12-bit
     assert packet_md5(out) == packet_md5(grey_video)  # AAC fits in MOV: still copied
+
+
+def test_the_graph_is_data_compiled_in_one_place() -> None:
+    """A pure plan → argv check: windows become `enable`, fades a looped input, audio is copied."""
+    from reelforge.ffmpeg.command import compile_argv
+    from reelforge.ffmpeg.probe import MediaInfo, StreamInfo
+    from reelforge.pipelines.overlay.assets import PlacedOverlay
+    from reelforge.pipelines.overlay.plan import build_overlay_command
+    from reelforge.render.match import match_encoding
+
+    video = StreamInfo(0, "video", "h264", 1920, 1080, 30.0, "yuv420p10le", bitrate_kbps=8000, profile="High 10")
+    info = MediaInfo("in.mp4", "mp4", 10.0, [video, StreamInfo(1, "audio", "aac")])
+    items = [PlacedOverlay(Path("a.png"), (100, 50), 10, 20, 1.0, 3.0, 0.0),
+             PlacedOverlay(Path("b.png"), (100, 50), 30, 40, 2.0, None, 0.5)]
+    command, audio = build_overlay_command("in.mp4", info, items, match_encoding(video), "out.mp4")
+    argv = compile_argv(command)
+    graph = argv[argv.index("-filter_complex") + 1]
+    assert "[0:v][1:v]overlay=x=10:y=20:eval=init:format=yuv420p10:enable=between(t\\,1\\,3)[v1]" in graph
+    assert "fade=t=out:st=7.5:d=0.5:alpha=1,setpts=PTS+2/TB[f2]" in graph
+    at = argv.index("b.png")
+    assert argv[at - 7:at + 1] == ["-loop", "1", "-framerate", "30", "-t", "8", "-i", "b.png"]
+    for flag in (["-map", "0:a?"], ["-c:a", "copy"], ["-fps_mode", "passthrough"], ["-pix_fmt", "yuv420p10le"],
+                 ["-b:v", "8000k"]):
+        assert any(argv[i:i + 2] == flag for i in range(len(argv))), flag
+    assert audio.warning is None
