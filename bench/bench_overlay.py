@@ -5,8 +5,8 @@ Part 1, single: one PNG (a sale-badge rendered by `reelforge text`, 0.3 of the w
 bottom-right with a 5% margin onto a 60 s 1920x1080 30 fps H.264 video with AAC audio.
   reelforge     `reelforge overlay in.mp4 --image badge.png --scale 0.3 --position bottom-right
                 --margin 5% -o out.mp4` as a subprocess (probe, PNG scaling, graph, encode)
-  ffmpeg-hand   `ffmpeg -i in.mp4 -i badge-576.png -filter_complex [0:v][1:v]overlay=x=…:y=…
-                -c:a copy` + the same x264 options reelforge picks (preset medium, the input's
+  ffmpeg-hand   `ffmpeg -i in.mp4 -i badge-576.png -filter_complex [0:v][1:v]overlay=x=…:y=…[v]
+                -map [v] -map 0:a -c:a copy` + the same x264 options reelforge picks (preset medium, the input's
                 bitrate as capped VBR, yuv420p, +faststart), the PNG pre-scaled to 576 px
 Methods alternate within each rep (A B, A B, ...); every output is checked for its frame count.
 
@@ -107,7 +107,7 @@ def hand_written(video: Path, badge: Path, out: Path) -> list[str]:
     margin = round(0.05 * min(info.video.width, info.video.height))
     encoding = match_encoding(info.video)
     return [FFMPEG, "-hide_banner", "-nostdin", "-y", "-i", str(video), "-i", str(scaled), "-filter_complex",
-            f"[0:v][1:v]overlay=x=W-w-{margin}:y=H-h-{margin}", "-map", "0:v", "-map", "0:a",
+            f"[0:v][1:v]overlay=x=W-w-{margin}:y=H-h-{margin}[v]", "-map", "[v]", "-map", "0:a",
             *encoding.options, "-c:a", "copy", "-movflags", "+faststart", str(out)]
 
 
