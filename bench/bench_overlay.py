@@ -159,6 +159,7 @@ def bench_batch(reps: int, clips: int) -> dict[str, object]:
 def summarize(runs: list[Run], baseline: str) -> dict[str, object]:
     names = list(dict.fromkeys(r.method for r in runs))
     base = statistics.median(r.wall_s for r in runs if r.method == baseline)
+    base_cpu = statistics.median(r.cpu_s for r in runs if r.method == baseline)
     rows = []
     for name in names:
         mine = [r for r in runs if r.method == name]
@@ -166,16 +167,17 @@ def summarize(runs: list[Run], baseline: str) -> dict[str, object]:
         cpu = statistics.median(r.cpu_s for r in mine)
         rows.append({"method": name, "median_wall_s": round(wall, 2), "min_wall_s": round(min(r.wall_s for r in mine), 2),
                      "median_cpu_s": round(cpu, 2), "cpu_per_wall": round(cpu / wall, 2),
-                     "wall_vs_baseline": round(wall / base, 3)})
+                     "wall_vs_baseline": round(wall / base, 3), "cpu_vs_baseline": round(cpu / base_cpu, 3)})
     return {"baseline": baseline, "rows": rows, "runs": [asdict(r) for r in runs]}
 
 
 def table(result: dict[str, object]) -> str:
-    lines = [f"| method | median wall s | min wall s | median CPU s | CPU ÷ wall | wall ÷ {result['baseline']} |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [f"| method | median wall s | min wall s | median CPU s | CPU ÷ wall | wall ÷ {result['baseline']} "
+             f"| CPU ÷ {result['baseline']} |", "|---|---:|---:|---:|---:|---:|---:|"]
     for row in result["rows"]:  # type: ignore[attr-defined]
         lines.append(f"| {row['method']} | {row['median_wall_s']:.2f} | {row['min_wall_s']:.2f} | "
-                     f"{row['median_cpu_s']:.2f} | {row['cpu_per_wall']:.2f} | {row['wall_vs_baseline']:.2f}× |")
+                     f"{row['median_cpu_s']:.2f} | {row['cpu_per_wall']:.2f} | {row['wall_vs_baseline']:.2f}× | "
+                     f"{row['cpu_vs_baseline']:.2f}× |")
     return "\n".join(lines)
 
 
