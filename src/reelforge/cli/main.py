@@ -17,7 +17,7 @@ app = typer.Typer(
     name="reelforge", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     help="Turn specs, images and clips into finished videos (one FFmpeg run per render).",
 )
-SCHEMAS = ("timeline",)
+SCHEMAS = ("timeline", "text", "overlay")
 
 
 def _version(value: bool) -> None:
@@ -123,11 +123,176 @@ def schema(name: Annotated[str, typer.Argument(help="Which schema: " + ", ".join
 
 @app.command()
 def fonts() -> None:
-    """List the bundled font families usable as `font:` in text layers."""
-    from reelforge.imaging.fonts import bundled_families
+    """List the bundled font families usable as `font:` in text layers and styles."""
+    from reelforge.imaging.fonts import ROLES, SHIPPED, bundled_families, shipped_face
 
     for name, face in sorted(bundled_families().items()):
-        typer.echo(f"{name:14} {face.path}")
+        typer.echo(f"{name:16} {face.path}")
+    for name in sorted(SHIPPED):
+        roles = [role for role, family in ROLES.items() if family == name]
+        weights = ",".join(str(w) for w in sorted(SHIPPED[name]))
+        typer.echo(f"{name:16} {Path(shipped_face(name, 400).path).parent}  (alias {', '.join(roles)}; weights {weights})")
+
+
+@app.command()
+def text(
+    words: Annotated[str | None, typer.Argument(help="The text to render (newlines break lines).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="PNG file to write (RGBA).")] = None,
+    style: Annotated[str | None, typer.Option("--style", "-s", help="Preset name (see --list).")] = None,
+    font: Annotated[str | None, typer.Option("--font", help="Font family (`reelforge fonts`) or .ttf/.otf path.")] = None,
+    size: Annotated[float | None, typer.Option("--size", help="Font size in pixels.")] = None,
+    color: Annotated[str | None, typer.Option("--color", help="Solid fill colour (#rrggbb or a name).")] = None,
+    width: Annotated[int | None, typer.Option("--width", help="Wrap at this width (px); with --height, fit a box.")] = None,
+    height: Annotated[int | None, typer.Option("--height", help="With --width: auto-fit the text into the box.")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="local (typographic engine); ai arrives with the image "
+                                                         "providers.")] = "local",
+    list_styles: Annotated[bool, typer.Option("--list", help="List the presets and exit.")] = False,
+) -> None:
+    """Render text in a style (sale-badge, neon, gold-3d, …) to a tight RGBA PNG."""
+    from reelforge.errors import ReelforgeError
+
+    try:
+        if list_styles:
+            from reelforge.imaging.text.presets import presets
+
+            for name, preset in presets().items():
+                typer.echo(f"{name:15} {preset.description}")
+            return
+        if not words or output is None:
+            _fail(_usage('give the text and -o OUT.png, e.g. reelforge text "SALE 50% OFF" --style sale-badge -o sale.png'))
+        assert words is not None and output is not None
+        from reelforge.pipelines.text import render_text_png, style_overrides
+
+        image = render_text_png(words, output, style, style_overrides(font, size, color, width, height), engine=engine)
+    except ReelforgeError as exc:
+        _fail(exc)
+    typer.echo(f"wrote {output} ({image.width}x{image.height})")
+
+
+@app.command()
+def overlay(
+    videos: Annotated[list[Path], typer.Argument(help="Video files and/or folders of videos.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (one video) or folder.")],
+    image: Annotated[Path | None, typer.Option("--image", help="Picture to overlay (PNG with transparency, …).")] = None,
+    words: Annotated[str | None, typer.Option("--text", help="Text to overlay (rendered with --style).")] = None,
+    style: Annotated[str | None, typer.Option("--style", help="Text preset (`reelforge text --list`).")] = None,
+    spec: Annotated[Path | None, typer.Option("--spec", help="YAML/JSON file with several overlays "
+                                                             "(docs/overlay.md).")] = None,
+    position: Annotated[str, typer.Option("--position", help="top-left … bottom-right, center, or x,y "
+                                                             "(pixels or 10%,5%).")] = "bottom-right",
+    margin: Annotated[str, typer.Option("--margin", help="Distance from the edge: pixels or % of the shorter "
+                                                         "side.")] = "5%",
+    scale: Annotated[float | None, typer.Option("--scale", help="Overlay width as a fraction of the video "
+                                                                "width (images: 0.3).")] = None,
+    opacity: Annotated[float, typer.Option("--opacity", help="0 (invisible) to 1.")] = 1.0,
+    start: Annotated[float, typer.Option("--start", help="Seconds when the overlay appears.")] = 0.0,
+    end: Annotated[float | None, typer.Option("--end", help="Seconds when it disappears (default: the end).")] = None,
+    fade: Annotated[float, typer.Option("--fade", help="Seconds of fade-in and fade-out.")] = 0.0,
+    fmt: Annotated[str | None, typer.Option("--format", help="auto, mp4, mov, mkv, webm, webm-alpha (VP9 + alpha), "
+                                                             "mov-prores (ProRes 4444).")] = None,
+    codec: Annotated[str | None, typer.Option("--codec", help="auto (match the input), h264, h265, vp9, av1, "
+                                                              "prores.")] = None,
+    crf: Annotated[int | None, typer.Option("--crf", help="Constant quality instead of the input's bitrate.")] = None,
+    preset: Annotated[str | None, typer.Option("--preset", help="x264/x265 speed preset (default medium).")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Videos processed at once (default: CPU "
+                                                                  "count).")] = None,
+) -> None:
+    """Burn an image or styled text onto videos (audio copied untouched), one ffmpeg run each."""
+    from reelforge.errors import ReelforgeError
+    from reelforge.pipelines.overlay import overlay_batch
+
+    try:
+        job = _overlay_job(spec, image, words, style, position, margin, scale, opacity, start, end, fade,
+                           {"format": fmt, "codec": codec, "crf": crf, "preset": preset})
+        with _BatchProgress() as progress:
+            result = overlay_batch(videos, job, output, jobs=jobs, on_event=progress.handle)
+    except ReelforgeError as exc:
+        _fail(exc)
+    _print_batch_summary(result)
+    if result.failed:
+        raise typer.Exit(2)
+
+
+def _overlay_job(spec: Path | None, image: Path | None, words: str | None, style: str | None, position: str,
+                 margin: str, scale: float | None, opacity: float, start: float, end: float | None, fade: float,
+                 encoding: dict[str, Any]) -> Any:
+    """The job from --spec, or one overlay from the flags; encoding flags win over the spec's."""
+    from reelforge.spec.loader import read_document, resolve_path, validate_model
+    from reelforge.spec.overlay import OverlayJob
+
+    chosen = {k: v for k, v in encoding.items() if v is not None}
+    if spec is not None:
+        if image is not None or words is not None:
+            raise _usage("--spec already lists the overlays; leave out --image/--text")
+        data, root = read_document(spec)
+        job = validate_model(OverlayJob, data, what="overlay spec", source=str(spec), root=root)
+        for entry in job.overlays:
+            if entry.image is not None:  # relative to the spec file, like timeline paths
+                entry.image = resolve_path(entry.image, spec.resolve().parent)
+        return job.model_copy(update={"encoding": job.encoding.model_copy(update=chosen)}) if chosen else job
+    if (image is None) == (words is None):
+        raise _usage("give one overlay: --image PNG or --text \"…\" (or several in a --spec file)")
+    item = {"image": str(image) if image else None, "text": words, "style": style, "position": position,
+            "margin": margin, "scale": scale, "opacity": opacity, "start": start, "end": end, "fade": fade}
+    doc = {"overlays": [{k: v for k, v in item.items() if v is not None}], "encoding": chosen}
+    return validate_model(OverlayJob, doc, what="set of overlay options", source="the command line")
+
+
+class _BatchProgress:
+    """Overall and per-file bars from overlay events (silent when stderr is not a terminal)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+                                 disable=not sys.stderr.isatty())
+        self.overall: Any = None
+        self.tasks: dict[Path, Any] = {}
+
+    def __enter__(self) -> _BatchProgress:
+        self.progress.start()
+        self.overall = self.progress.add_task("all videos", total=None)
+        return self
+
+    def handle(self, event: Any) -> None:
+        if event.kind == "start":
+            self.tasks[event.video] = self.progress.add_task(f"  {event.video.name}", total=None)
+        elif event.kind == "progress" and event.total_seconds:
+            self.progress.update(self.tasks[event.video], total=event.total_seconds,
+                                 completed=min(event.done_seconds, event.total_seconds))
+        elif event.kind in ("done", "failed"):
+            self.progress.remove_task(self.tasks.pop(event.video))
+            self.progress.advance(self.overall)
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+def _print_batch_summary(result: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"overlay: {len(result.results) - len(result.failed)} done, {len(result.failed)} failed")
+    for column in ("video", "status", "length s", "took s", "output / error"):
+        table.add_column(column, overflow="fold")
+    for r in result.results:
+        length = f"{r.duration:.2f}" if r.duration else "–"
+        detail = str(r.output) if r.ok else r.message
+        table.add_row(str(r.video), "[green]ok[/]" if r.ok else "[red]failed[/]", length, f"{r.seconds:.1f}", detail)
+    Console(soft_wrap=False, width=200 if not sys.stdout.isatty() else None).print(table)
+    for r in result.results:
+        for warning in r.warnings:
+            typer.secho(f"warning: {warning}", fg="yellow", err=True)
+    for r in result.failed:
+        typer.secho(f"error: {r.message}", fg="red", err=True)
 
 
 def _usage(message: str) -> Exception:

@@ -22,6 +22,10 @@ _FPS = re.compile(r"([\d.]+) (fps|tbr)")
 _RATE = re.compile(r"(\d+) Hz")
 _ROTATE = re.compile(r"(?:rotate\s*:\s*|rotation of )(-?[\d.]+)")
 _FRAME = re.compile(r"frame=\s*(\d+)")
+_BITRATE = re.compile(r"(\d+) kb/s")
+_PROFILE = re.compile(r"^\w+ \(([^)]+)\)")
+_COLOR = re.compile(r"^\w+\(([^)]*)\)")
+_ALPHA = re.compile(r"alpha_mode\s*:\s*1")
 
 
 @dataclass
@@ -36,6 +40,24 @@ class StreamInfo:
     sample_rate: int | None = None
     channels: str | None = None
     rotation: float = 0.0
+    bitrate_kbps: int | None = None
+    profile: str | None = None  # e.g. "High", "High 10", "Main 10", "4444"
+    color: tuple[str, ...] = ()  # what the pix_fmt's parentheses say: range, matrix/primaries/transfer
+    alpha: bool = False  # VP8/VP9 in WebM mark a separate alpha plane with `alpha_mode: 1`
+
+    @property
+    def bit_depth(self) -> int:
+        """8, 10 or 12, from the pixel format name (yuv420p10le → 10)."""
+        match = re.search(r"p(\d+)(le|be)$", self.pix_fmt or "")
+        return int(match.group(1)) if match else 8
+
+    @property
+    def display_size(self) -> tuple[int, int] | None:
+        """Width × height as players show it: a ±90° display matrix swaps the stored sides."""
+        if self.width is None or self.height is None:
+            return None
+        turned = round(abs(self.rotation)) % 180 == 90
+        return (self.height, self.width) if turned else (self.width, self.height)
 
 
 @dataclass
@@ -81,6 +103,12 @@ def _parse_stream(index: int, kind: str, desc: str) -> StreamInfo:
     if info.kind == "video":
         if len(parts) > 1:
             info.pix_fmt = parts[1].split("(")[0].strip()
+            color = _COLOR.match(parts[1].strip())
+            info.color = tuple(c.strip() for c in color.group(1).split(",")) if color else ()
+        profile = _PROFILE.match(parts[0])
+        info.profile = profile.group(1) if profile else None
+        bitrate = _BITRATE.search(desc)
+        info.bitrate_kbps = int(bitrate.group(1)) if bitrate else None
         size = _SIZE.search(desc)
         if size:
             info.width, info.height = int(size.group(1)), int(size.group(2))
@@ -115,6 +143,8 @@ def parse_ffmpeg_info(path: str, stderr: str) -> MediaInfo:
             rot = _ROTATE.search(follow)
             if rot:
                 stream.rotation = float(rot.group(1))
+            if _ALPHA.search(follow):
+                stream.alpha = True
         info.streams.append(stream)
     return info
 

@@ -1,7 +1,10 @@
-"""Bundled fonts (OFL Noto, shipped as PyPI wheels) and per-character fallback.
+"""Bundled fonts and per-character fallback.
 
-Pillow shapes one font at a time, so a line mixing Latin, emoji, Arabic and CJK is split into
-runs, each set in the first font of the fallback chain whose character map covers it.
+Noto Sans, its script companions, Noto Emoji and Noto Sans CJK come from PyPI wheels; five
+display families (geometric sans, condensed, serif, script, monospace) ship inside the package
+(`imaging/text/fonts/`, each with its OFL licence). Pillow shapes one font at a time, so a line
+mixing Latin, emoji, Arabic and CJK is split into runs, each set in the first font of the
+fallback chain whose character map covers it.
 """
 
 from __future__ import annotations
@@ -48,18 +51,48 @@ def bundled_families() -> dict[str, FontFace]:
     return families
 
 
-def resolve_font(name: str, *, field: str | None = None) -> FontFace:
-    """A family name from `bundled_families()` or a path to a font file."""
+SHIPPED_DIR = Path(__file__).parent / "text" / "fonts"
+# Shipped static families: folder → {weight: file}. Role names alias them for presets and users
+# who think "a condensed face" rather than "Bebas Neue".
+SHIPPED: dict[str, dict[int, str]] = {
+    "league-spartan": {400: "LeagueSpartan-Regular.otf", 700: "LeagueSpartan-Bold.otf", 900: "LeagueSpartan-Black.otf"},
+    "bebas-neue": {400: "BebasNeue-Regular.otf", 700: "BebasNeue-Bold.otf"},
+    "playfair-display": {400: "PlayfairDisplay-Regular.ttf", 700: "PlayfairDisplay-Bold.ttf",
+                         900: "PlayfairDisplay-Black.ttf"},
+    "dancing-script": {400: "DancingScript-Regular.otf", 700: "DancingScript-Bold.otf"},
+    "jetbrains-mono": {400: "JetBrainsMono-Regular.ttf", 700: "JetBrainsMono-Bold.ttf"},
+}
+ROLES = {"geometric": "league-spartan", "condensed": "bebas-neue", "serif": "playfair-display",
+         "script": "dancing-script", "mono": "jetbrains-mono"}
+
+
+def shipped_face(family: str, weight: int) -> FontFace:
+    """The file of a shipped static family closest to `weight` (ties go to the bolder one)."""
+    weights = SHIPPED[ROLES.get(family, family)]
+    best = min(weights, key=lambda w: (abs(w - weight), -w))
+    return FontFace(str(SHIPPED_DIR / ROLES.get(family, family) / weights[best]))
+
+
+def family_names() -> list[str]:
+    """Every name `font:` accepts besides a file path."""
+    return sorted({*bundled_families(), *SHIPPED, *ROLES})
+
+
+def resolve_font(name: str, *, field: str | None = None, weight: int = 700) -> FontFace:
+    """A family name (`family_names()`) or a path to a font file. Shipped static families pick
+    the file nearest to `weight`; variable fonts get the weight later, in `load_font`."""
     families = bundled_families()
     if name in families:
         return families[name]
+    if name in SHIPPED or name in ROLES:
+        return shipped_face(name, weight)
     p = Path(name)
     if p.suffix.lower() in (".ttf", ".otf", ".ttc"):
         if not p.is_file():
             raise InputError(f"font file not found: {p}", field=field, hint="check the path to the .ttf/.otf file")
         return FontFace(str(p))
     raise InputError(f"unknown font {name!r}", field=field,
-                     hint=f"use a bundled family ({', '.join(sorted(families))}) or a path to a .ttf/.otf file")
+                     hint=f"use a bundled family ({', '.join(family_names())}) or a path to a .ttf/.otf file")
 
 
 def fallback_chain(primary: FontFace) -> list[FontFace]:

@@ -1,6 +1,8 @@
-"""Generate the spec reference (docs/timeline.md) from the JSON Schema.
+"""Generate the spec references from the JSON Schemas.
 
     python -m reelforge.spec.docs > docs/timeline.md
+    python -m reelforge.spec.docs text > docs/text.md
+    python -m reelforge.spec.docs overlay > docs/overlay.md
 """
 
 from __future__ import annotations
@@ -20,6 +22,64 @@ A timeline is YAML or JSON. Paths are relative to the spec file; `sample:NAME` p
 photo bundled with scikit-image (`coffee.png`, `astronaut.png`, `rocket.jpg`, `chelsea.png`, …).
 Defaults cascade: `defaults.layer` → `defaults.<type>` → the layer's own fields.
 A transition (or a motion) can be written as a plain name: `transition: wipeleft`, `motion: zoom-in`.
+"""
+
+
+TEXT_HEADER = """\
+# Text style reference
+
+Generated from the schema by `make docs` (`python -m reelforge.spec.docs text`); do not edit by hand.
+`reelforge schema text` prints the same schema as JSON Schema.
+
+A style describes how `reelforge text` and text overlays draw words: font, fill, outlines,
+shadows, glow, 3D extrusion, bevel, layout and an optional badge. **Lengths are in em**,
+multiples of the font size (`0.05` at `size: 120` is 6 px), so a style keeps its proportions at any
+size. Effects are drawn back to front: badge shadow, badge, text shadows, glows, extrusion,
+outlines (widest first), fill with bevel. The result is an RGBA PNG cropped to the visible
+pixels plus `margin`; the same text and style always give the same bytes.
+
+Shaping is HarfBuzz (Pillow's raqm layout): Arabic and Hebrew are set right to left with joined
+letters, Devanagari and Thai get their conjuncts, CJK wraps between characters, and every
+character falls back to a bundled face that has it (Noto Sans and its script faces, Noto Emoji,
+Noto Sans CJK). `reelforge fonts` lists the families; the display faces shipped with reelforge
+are `geometric` (League Spartan), `condensed` (Bebas Neue, capitals), `serif` (Playfair Display),
+`script` (Dancing Script) and `mono` (JetBrains Mono), all SIL Open Font License.
+
+```sh
+reelforge text "SALE 50% OFF" --style sale-badge -o sale.png
+reelforge text "Jane Doe" --style lower-third --font serif --size 80 --color "#ffe08a" -o name.png
+reelforge text "A long headline" --style gold-3d --width 800 --height 300 -o fit.png   # auto-fit
+```
+"""
+
+OVERLAY_HEADER = """\
+# Overlay spec reference
+
+Generated from the schema by `make docs` (`python -m reelforge.spec.docs overlay`); do not edit by hand.
+`reelforge schema overlay` prints the same schema as JSON Schema.
+
+`reelforge overlay VIDEO... --spec overlays.yaml -o OUT` applies every overlay in the file to every
+video (flags such as `--crf` or `--format` override `encoding`). Image paths are relative to the
+spec file. One overlay can also be given by flags alone (`--image` or `--text`, `--position`,
+`--margin`, `--scale`, `--opacity`, `--start`, `--end`, `--fade`).
+
+```yaml
+overlays:
+  - {image: logo.png, position: top-right, margin: 4%, scale: 0.15, opacity: 0.8}
+  - {text: "SALE 50% OFF", style: sale-badge, position: bottom-left, start: 2, end: 6, fade: 0.3}
+encoding: {codec: auto, crf: 20}
+```
+
+What happens to each video: it is probed; every overlay is drawn for that frame size (text is
+rendered to a PNG — no user text reaches ffmpeg), placed in the frame a viewer sees (phone videos
+with rotation metadata are turned upright first), and one ffmpeg run burns them in. Audio streams
+are copied bit for bit; frame size, frame rate and every frame's timestamp (variable frame rate)
+are kept; the encoder matches the input (same codec, pixel format — 10-bit stays 10-bit — and
+bitrate as capped VBR, never below about 0.05 bit per pixel for H.264) unless `encoding` says
+otherwise. `webm-alpha` (VP9 with alpha) and `mov-prores` (ProRes 4444) keep an alpha channel: a
+transparent input stays transparent around the overlays. A file that is missing, not a video,
+corrupt or truncated, or whose window starts after it ends, fails on its own with a message that
+names it and the fix; the batch goes on and exits with code 2.
 """
 
 
@@ -63,13 +123,33 @@ def _model(name: str, schema: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
-def render_markdown() -> str:
-    schema = json_schema("timeline")
-    parts = [HEADER, *_model("Timeline", schema)]
-    for name, sub in schema.get("$defs", {}).items():
-        parts += _model(name, sub)
+def render_markdown(name: str = "timeline") -> str:
+    schema = json_schema(name)
+    title = {"timeline": "Timeline", "text": "Style", "overlay": "OverlayJob"}[name]
+    parts = [{"timeline": HEADER, "text": TEXT_HEADER, "overlay": OVERLAY_HEADER}[name], *_model(title, schema)]
+    for sub_name, sub in schema.get("$defs", {}).items():
+        parts += _model(sub_name, sub)
+    if name == "text":
+        parts += _presets_section()
     return "\n".join(parts).rstrip() + "\n"
 
 
+def _presets_section() -> list[str]:
+    from reelforge.imaging.text.presets import presets
+
+    lines = ["## Presets", "", "Defined in `src/reelforge/imaging/text/presets.yaml`; `reelforge text --list` prints "
+             "them. Each is a Style; flags and spec fields override its fields.", "",
+             "| preset | font | size | effects | description |", "|---|---|---|---|---|"]
+    for name, style in presets().items():
+        effects = [k for k in ("stroke", "shadow", "glow") if getattr(style, k)]
+        effects += [k for k in ("extrude", "bevel", "background") if getattr(style, k) is not None]
+        effects += [f"{style.fill.type} fill"] if style.fill.type != "solid" else []
+        lines.append(f"| `{name}` | {style.font} {style.weight} | {style.size:g} | {', '.join(effects) or '–'} | "
+                     f"{style.description} |")
+    return lines + [""]
+
+
 if __name__ == "__main__":
-    print(render_markdown(), end="")
+    import sys
+
+    print(render_markdown(sys.argv[1] if len(sys.argv) > 1 else "timeline"), end="")

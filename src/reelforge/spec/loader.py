@@ -11,10 +11,10 @@ import difflib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from reelforge.errors import SpecError
 from reelforge.spec.timeline import (
@@ -138,6 +138,23 @@ def validate_timeline(doc: Any, *, source: str | None = None, root: yaml.Node | 
         raise SpecError(f"{source or 'spec'} is not a valid timeline ({len(problems)} problem(s)):",
                         source=source, problems=problems,
                         hint="fix the fields listed above; `reelforge schema timeline` shows every field") from None
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def validate_model(model: type[ModelT], doc: Any, *, what: str, source: str | None = None,
+                   root: yaml.Node | None = None, prefix: tuple[Any, ...] = ()) -> ModelT:
+    """Validate any spec document; errors list each field path (after `prefix`, e.g. the
+    preset's name) with its YAML line when the document came from a file."""
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        problems = [(format_loc(prefix + tuple(e["loc"])) or "(root)", _line_of(root, prefix + tuple(e["loc"])),
+                     _friendly(dict(e))) for e in exc.errors()]
+        raise SpecError(f"{source or 'spec'} is not a valid {what} ({len(problems)} problem(s)):",
+                        source=source, problems=problems,
+                        hint="fix the fields listed above (docs/text.md and docs/overlay.md list every field)") from None
 
 
 def read_document(path: Path) -> tuple[Any, yaml.Node | None]:

@@ -13,4 +13,13 @@ def json_schema(name: str) -> dict[str, Any]:
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["title"] = "reelforge timeline"
         return schema
+    if name in ("text", "overlay"):
+        from reelforge.spec.overlay import OverlayJob
+        from reelforge.spec.text_style import Style
+
+        model = Style if name == "text" else OverlayJob
+        schema = model.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = f"reelforge {name} {'style' if name == 'text' else 'job'}"
+        return schema
     raise KeyError(name)

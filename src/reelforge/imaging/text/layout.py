@@ -1,8 +1,5 @@
-"""Render styled text to a tight RGBA image: shaping (raqm/HarfBuzz), font fallback per run,
-bidi line order, wrapping, stroke, shadow and a rounded box.
-
-Text never goes into an ffmpeg filter string; the renderer overlays this image instead.
-"""
+"""Line layout shared by every text renderer: bidi levels and visual run order, per-character
+font fallback, letter spacing by cluster, and wrapping (words; CJK between characters)."""
 
 from __future__ import annotations
 
@@ -10,29 +7,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+from PIL import ImageDraw, ImageFont
 
 from reelforge.imaging.fonts import FontFace, face_for, fallback_chain, load_font, resolve_font
-from reelforge.spec.common import parse_color
-
-
-@dataclass(frozen=True)
-class TextStyle:
-    font: str = "sans"
-    weight: int = 700
-    size_px: int = 64
-    color: str = "#ffffff"
-    stroke_width: int = 0
-    stroke_color: str = "#000000"
-    shadow_offset: tuple[int, int] | None = None
-    shadow_blur: float = 0.0
-    shadow_color: str = "#000000b0"
-    box_color: str | None = None
-    box_padding: int = 0
-    box_radius: int = 0
-    align: str = "center"
-    max_width: int = 10_000
-    line_spacing: float = 1.2
 
 
 @dataclass(frozen=True)
@@ -133,18 +110,58 @@ def _direction(run: Run) -> str:
     return "rtl" if run.level % 2 else "ltr"
 
 
-class _Setter:
-    """Measures and draws lines in one style."""
+def _joins(ch: str) -> bool:
+    """Combining marks, joiners, variation selectors and skin tones belong to the character before."""
+    return bool(unicodedata.combining(ch)) or ord(ch) in (0x200D, 0xFE0F, 0xFE0E) or 0x1F3FB <= ord(ch) <= 0x1F3FF
 
-    def __init__(self, style: TextStyle, field: str | None) -> None:
-        self.style = style
-        self.chain = fallback_chain(resolve_font(style.font, field=field))
+
+def clusters(text: str) -> list[str]:
+    """Split into user-perceived characters (approximate grapheme clusters)."""
+    out: list[str] = []
+    for ch in text:
+        if out and (_joins(ch) or out[-1].endswith("\u200d")):
+            out[-1] += ch
+        else:
+            out.append(ch)
+    return out
+
+
+def trackable(run: Run) -> bool:
+    """Letter spacing is applied only where letters stand alone: Latin, Greek, Cyrillic, CJK,
+    digits, symbols and emoji. Joined and conjunct-forming scripts (Arabic, Devanagari, Thai, …)
+    would be torn apart by drawing their letters one by one, so they keep their shaping."""
+    for ch in run.text:
+        code = ord(ch)
+        simple = code < 0x0590 or 0x1E00 <= code < 0x2C00 or _joins(ch) \
+            or unicodedata.east_asian_width(ch) in ("W", "F") or unicodedata.category(ch).startswith("S")
+        if not simple:
+            return False
+    return run.level % 2 == 0
+
+
+class Setter:
+    """Measures and draws lines in one font, size and weight, with optional letter spacing (px)."""
+
+    def __init__(self, font: str, size_px: int, weight: int, field: str | None, letter_spacing: float = 0.0) -> None:
+        self.size_px, self.weight, self.spacing = size_px, weight, letter_spacing
+        self.chain = fallback_chain(resolve_font(font, field=field, weight=weight))
 
     def font(self, face: FontFace) -> ImageFont.FreeTypeFont:
-        return load_font(face, self.style.size_px, self.style.weight)
+        return load_font(face, self.size_px, self.weight)
+
+    def _pieces(self, run: Run) -> list[str]:
+        """The units drawn one by one: clusters when tracking applies, else the whole run."""
+        return clusters(run.text) if self.spacing and trackable(run) else [run.text]
 
     def width(self, line: str) -> float:
-        return sum(self.font(r.face).getlength(r.text, direction=_direction(r)) for r in split_runs(line, self.chain))
+        total, count = 0.0, 0
+        for run in split_runs(line, self.chain):
+            font = self.font(run.face)
+            for piece in self._pieces(run):
+                total += font.getlength(piece, direction=_direction(run))
+                count += 1 if self.spacing and trackable(run) else 0
+        # spacing goes between letters: none after the last one
+        return total + self.spacing * max(0, count - 1)
 
     def metrics(self) -> tuple[int, int]:
         ascent, descent = self.font(self.chain[0]).getmetrics()
@@ -153,8 +170,10 @@ class _Setter:
     def draw(self, draw: ImageDraw.ImageDraw, line: str, x: float, baseline: float, **kw: Any) -> None:
         for run in visual_order(split_runs(line, self.chain)):
             font = self.font(run.face)
-            draw.text((x, baseline), run.text, font=font, anchor="ls", direction=_direction(run), **kw)
-            x += font.getlength(run.text, direction=_direction(run))
+            for piece in self._pieces(run):
+                draw.text((x, baseline), piece, font=font, anchor="ls", direction=_direction(run), **kw)
+                x += font.getlength(piece, direction=_direction(run))
+                x += self.spacing if self.spacing and trackable(run) else 0.0
 
 
 def _tokens(paragraph: str) -> list[str]:
@@ -174,7 +193,7 @@ def _is_wide(token: str) -> bool:
         and not unicodedata.category(token).startswith("S")
 
 
-def wrap(text: str, setter: _Setter, max_width: int) -> list[str]:
+def wrap(text: str, setter: Setter, max_width: float) -> list[str]:
     lines: list[str] = []
     for paragraph in text.split("\n"):
         current = ""
@@ -187,65 +206,3 @@ def wrap(text: str, setter: _Setter, max_width: int) -> list[str]:
                 current = candidate
         lines.append(current.rstrip())
     return lines
-
-
-def _fit_size(text: str, style: TextStyle, field: str | None) -> tuple[TextStyle, _Setter, list[str]]:
-    """Shrink the font until the widest unbreakable line fits `max_width` (auto-fit)."""
-    for _ in range(12):
-        setter = _Setter(style, field)
-        lines = wrap(text, setter, style.max_width)
-        widest = max((setter.width(line) for line in lines), default=0)
-        if widest <= style.max_width or style.size_px <= 8:
-            return style, setter, lines
-        style = TextStyle(**{**style.__dict__, "size_px": max(8, int(style.size_px * style.max_width / widest))})
-    return style, setter, lines
-
-
-def render_text(text: str, style: TextStyle, *, field: str | None = None) -> Image.Image:
-    """Render `text` to a tight RGBA image (margins include stroke, shadow and box)."""
-    style, setter, lines = _fit_size(text, style, field)
-    ascent, descent = setter.metrics()
-    line_h = round(style.size_px * style.line_spacing)
-    widths = [setter.width(line) for line in lines]
-    text_w = max(1, round(max(widths, default=1)))
-    text_h = line_h * (len(lines) - 1) + ascent + descent
-    pad = style.stroke_width + style.box_padding
-    shadow_pad = (max(abs(v) for v in style.shadow_offset) + int(style.shadow_blur * 2)) if style.shadow_offset else 0
-    margin = pad + shadow_pad + 2
-    size = (text_w + 2 * margin, text_h + 2 * margin)
-
-    def lines_layer(fill: tuple[int, int, int, int], stroke: bool) -> Image.Image:
-        layer = Image.new("RGBA", size, (0, 0, 0, 0))
-        draw = ImageDraw.Draw(layer)
-        for i, (line, w) in enumerate(zip(lines, widths)):
-            x = margin + {"left": 0, "center": (text_w - w) / 2, "right": text_w - w}[style.align]
-            kw: dict[str, Any] = {"fill": fill}
-            if stroke and style.stroke_width:
-                kw |= {"stroke_width": style.stroke_width, "stroke_fill": parse_color(style.stroke_color)}
-            setter.draw(draw, line, x, margin + ascent + i * line_h, **kw)
-        return layer
-
-    out = Image.new("RGBA", size, (0, 0, 0, 0))
-    if style.box_color:
-        box = Image.new("RGBA", size, (0, 0, 0, 0))
-        inset = shadow_pad + 2
-        ImageDraw.Draw(box).rounded_rectangle(
-            (inset, inset, size[0] - inset - 1, size[1] - inset - 1),
-            radius=style.box_radius, fill=parse_color(style.box_color))
-        out.alpha_composite(box)
-    if style.shadow_offset:
-        out.alpha_composite(_shadow(lines_layer((0, 0, 0, 255), True), style))
-    out.alpha_composite(lines_layer(parse_color(style.color), True))
-    return out
-
-
-def _shadow(glyphs: Image.Image, style: TextStyle) -> Image.Image:
-    assert style.shadow_offset is not None
-    r, g, b, a = parse_color(style.shadow_color)
-    alpha = glyphs.getchannel("A")
-    if style.shadow_blur:
-        alpha = alpha.filter(ImageFilter.GaussianBlur(style.shadow_blur))
-    alpha = ImageChops.offset(alpha, *style.shadow_offset).point(lambda v: v * a // 255)
-    shadow = Image.new("RGBA", glyphs.size, (r, g, b, 0))
-    shadow.putalpha(alpha)
-    return shadow

@@ -1,0 +1,213 @@
+"""The overlay pipeline: burn images or styled text onto videos, one ffmpeg run per video, many
+videos in parallel. Audio is copied untouched; frame size, rate and orientation are kept; the
+encoder matches the input unless told otherwise.
+
+    job = OverlayJob(overlays=[Overlay(image="logo.png", position="top-right", opacity=0.8)])
+    result = overlay_batch([Path("clips/")], job, Path("out/"), jobs=2)
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from reelforge.atomic import atomic_output
+from reelforge.errors import FFmpegError, InputError, ReelforgeError, SpecError
+from reelforge.ffmpeg.binary import ffmpeg_path
+from reelforge.ffmpeg.command import compile_argv
+from reelforge.ffmpeg.probe import MediaInfo, probe
+from reelforge.ffmpeg.run import Progress, run_ffmpeg
+from reelforge.pipelines.overlay.assets import AssetCache, PlacedOverlay, place, window
+from reelforge.pipelines.overlay.plan import build_overlay_command
+from reelforge.render.match import FORMAT_EXTENSIONS, VideoEncoding, match_encoding
+from reelforge.spec.overlay import OverlayJob
+
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
+EventKind = Literal["start", "progress", "done", "failed"]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    video: Path
+    output: Path | None
+    ok: bool
+    seconds: float  # wall time spent on this file
+    duration: float | None = None  # the video's length
+    message: str = ""
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    argv: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    results: list[FileResult]
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [r for r in self.results if not r.ok]
+
+
+@dataclass(frozen=True)
+class OverlayEvent:
+    video: Path
+    kind: EventKind
+    done_seconds: float = 0.0
+    total_seconds: float | None = None
+    result: FileResult | None = None
+
+
+EventHandler = Callable[[OverlayEvent], None]
+
+
+def collect_videos(paths: list[Path]) -> list[Path]:
+    """Files as given (a missing one fails on its own later); folders → their video files."""
+    videos: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            videos += sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
+        else:
+            videos.append(path)
+    return videos
+
+
+def _extension(video: Path, fmt: str) -> str:
+    if fmt in FORMAT_EXTENSIONS:
+        return FORMAT_EXTENSIONS[fmt]
+    return video.suffix.lower() if video.suffix.lower() in VIDEO_EXTENSIONS else ".mp4"
+
+
+def output_paths(videos: list[Path], output: Path, fmt: str, *, many: bool) -> list[Path]:
+    """Where each result goes: `output` itself for one video and a file name, else
+    `output/<name><ext>`. Refuses to overwrite an input or to write two results to one file."""
+    single = not many and len(videos) == 1 and output.suffix and not output.is_dir()
+    outs = [output] if single else [output / f"{v.stem}{_extension(v, fmt)}" for v in videos]
+    if single and fmt in FORMAT_EXTENSIONS and output.suffix.lower() != FORMAT_EXTENSIONS[fmt]:
+        raise SpecError(f"output {output.name} does not match --format {fmt}",
+                        hint=f"name it *{FORMAT_EXTENSIONS[fmt]}, or leave --format out")
+    seen: dict[Path, Path] = {}
+    for video, out in zip(videos, outs):
+        if out.resolve() == video.resolve():
+            raise SpecError(f"the output {out} would overwrite its input", hint="write to another folder or name")
+        if out.resolve() in seen:
+            raise SpecError(f"{video} and {seen[out.resolve()]} would both be written to {out}",
+                            hint="rename one of them, or process them into different folders")
+        seen[out.resolve()] = video
+    return outs
+
+
+def _facts(video: Path) -> tuple[MediaInfo, tuple[int, int]]:
+    info = probe(video, field_name=None)
+    if info.video is None:
+        raise InputError(f"{video} has no video stream", hint="pass a video file (an audio file cannot take overlays)")
+    frame = info.video.display_size
+    if frame is None:
+        raise InputError(f"{video}: cannot read the frame size", hint="re-export the video as MP4 (H.264)")
+    return info, frame
+
+
+def _odd_size_encoding(encoding: VideoEncoding, frame: tuple[int, int]) -> VideoEncoding:
+    """4:2:0 and 4:2:2 need even sizes in x264/x265; an odd-sized video keeps every pixel by
+    switching to 4:4:4 at the same bit depth (and says so)."""
+    if encoding.encoder not in ("libx264", "libx265") or (frame[0] % 2 == 0 and frame[1] % 2 == 0) \
+            or "444" in encoding.pix_fmt:
+        return encoding
+    pix_fmt = "yuv444p10le" if encoding.pix_fmt.endswith("10le") else "yuv444p"
+    options = list(encoding.options)
+    options[options.index("-pix_fmt") + 1] = pix_fmt
+    note = f"odd frame size {frame[0]}x{frame[1]}: encoded as 4:4:4 ({pix_fmt}) to keep every pixel"
+    return replace(encoding, pix_fmt=pix_fmt, options=tuple(options), warnings=encoding.warnings + (note,))
+
+
+def _placed(job: OverlayJob, cache: AssetCache, info: MediaInfo, frame: tuple[int, int],
+            video: Path) -> tuple[list[PlacedOverlay], list[str]]:
+    placed, warnings = [], []
+    for index, item in enumerate(job.overlays):
+        png, size, notes = cache.picture(index, frame)
+        warnings += [f"{video.name}: {n}" for n in notes]
+        x, y = place(item, size, frame, index, str(video))
+        start, end, fade = window(item, info.duration, index, str(video))
+        placed.append(PlacedOverlay(png, size, x, y, start, end, fade))
+    return placed, warnings
+
+
+def overlay_video(video: Path, job: OverlayJob, output: Path, cache: AssetCache,
+                  on_progress: Callable[[Progress, float | None], None] | None = None) -> FileResult:
+    """Burn the job's overlays onto one video; raises ReelforgeError for what the user can fix."""
+    began = time.perf_counter()
+    info, frame = _facts(video)
+    assert info.video is not None
+    enc = job.encoding
+    encoding = _odd_size_encoding(match_encoding(info.video, fmt=enc.format, codec=enc.codec, crf=enc.crf,
+                                                 preset=enc.preset), frame)
+    placed, warnings = _placed(job, cache, info, frame, video)
+    # VP8/VP9 keep alpha in a side stream that only the libvpx decoders read.
+    decoder = {"vp9": "libvpx-vp9", "vp8": "libvpx"}.get(info.video.codec) if info.video.alpha and encoding.alpha \
+        else None
+    reached = [0.0]
+
+    def report(p: Progress) -> None:
+        reached[0] = max(reached[0], p.out_seconds)
+        if on_progress is not None:
+            on_progress(p, info.duration)
+
+    with atomic_output(output) as tmp:
+        command, audio = build_overlay_command(str(video), info, placed, encoding, str(tmp), decoder=decoder)
+        argv = compile_argv(command, ffmpeg=ffmpeg_path())
+        run_ffmpeg(argv, report)
+        _check_complete(video, reached[0], info.duration)
+    notes = tuple(warnings) + encoding.warnings + ((audio.warning,) if audio.warning else ())
+    return FileResult(video, output, True, time.perf_counter() - began, info.duration, "ok", notes, tuple(argv))
+
+
+def _check_complete(video: Path, reached: float, duration: float | None) -> None:
+    """ffmpeg skips over damaged data and exits 0, so a truncated file would quietly give a
+    shorter video. Fail it instead when clearly less than the header's duration came out."""
+    if duration and reached < duration - max(0.5, 0.02 * duration):
+        raise InputError(f"{video} is truncated or corrupt: only {reached:.2f} of its {duration:.2f} s could be "
+                         "decoded", hint="re-download or re-export the file (nothing was written)")
+
+
+def _failure(video: Path, exc: ReelforgeError, began: float) -> FileResult:
+    message = str(exc)
+    if isinstance(exc, FFmpegError):
+        message = (f"{video}: ffmpeg could not process this file (corrupt, truncated or unsupported?):\n"
+                   f"{exc.stderr_tail.strip()[-800:]}\n  fix: check that the file plays; re-export it as MP4 (H.264)")
+    return FileResult(video, None, False, time.perf_counter() - began, message=message)
+
+
+def overlay_batch(videos: list[Path], job: OverlayJob, output: Path, *, jobs: int | None = None,
+                  on_event: EventHandler | None = None) -> BatchResult:
+    """Process every video with up to `jobs` ffmpeg runs at once (default: the CPU count).
+    A video that fails is reported and the others carry on."""
+    files = collect_videos(videos)
+    if not files:
+        raise InputError("no videos to process", hint=f"pass video files or folders holding {', '.join(VIDEO_EXTENSIONS)}")
+    many = len(videos) > 1 or any(v.is_dir() for v in videos)
+    outputs = output_paths(files, output, job.encoding.format, many=many)
+    emit = on_event or (lambda event: None)
+    with tempfile.TemporaryDirectory(prefix="reelforge-overlay-") as work:
+        cache = AssetCache(job.overlays, Path(work))
+
+        def one(video: Path, out: Path) -> FileResult:
+            began = time.perf_counter()
+            emit(OverlayEvent(video, "start"))
+
+            def progress(p: Progress, total: float | None) -> None:
+                emit(OverlayEvent(video, "progress", p.out_seconds, total))
+
+            try:
+                result = overlay_video(video, job, out, cache, progress)
+            except ReelforgeError as exc:
+                result = _failure(video, exc, began)
+            emit(OverlayEvent(video, "done" if result.ok else "failed", result=result))
+            return result
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1)) as pool:
+            results = list(pool.map(one, files, outputs))
+    return BatchResult(results)
