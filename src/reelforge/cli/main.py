@@ -178,5 +178,10 @@ class _progress_bar:
         self.progress.stop()
 
 
+from reelforge.cli.generate import register as _register_generation  # noqa: E402 (needs `app`)
+
+_register_generation(app)
+
+
 def run() -> None:
     app()
