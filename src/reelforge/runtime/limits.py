@@ -20,8 +20,8 @@ class Limits:
     """How a provider may be called. `rpm`/`rpd` None = unlimited."""
 
     max_concurrency: int = 4
-    rpm: float | None = None  # requests per minute, spread evenly (60/rpm s between call starts)
-    rpd: int | None = None  # requests per day (counted across runs from the run records)
+    rpm: float | None = None  # requests per minute, spread evenly (60/rpm s between call starts); 0 = none
+    rpd: int | None = None  # requests per day (counted across runs from the run records); 0 = none
     timeout_s: float = 120.0  # one call
     max_attempts: int = 5
     backoff_initial_s: float = 1.0
@@ -39,7 +39,7 @@ class Limits:
         if unknown:
             raise SpecError(f"unknown provider limit(s): {', '.join(unknown)}",
                             hint=f"use any of: {', '.join(known)}")
-        clean = {k: _coerce(k, v) for k, v in overrides.items() if v is not None}
+        clean = {k: _coerce(k, v) for k, v in overrides.items() if v is not None}  # rpm/rpd 0 → None
         return replace(self, **clean)
 
 
@@ -48,6 +48,8 @@ _INTS = {"max_concurrency", "rpd", "max_attempts", "breaker_threshold"}
 
 def _coerce(name: str, value: Any) -> Any:
     number = float(value)
+    if name in ("rpm", "rpd") and number == 0:
+        return None  # 0 = no limit
     if number < 0 or (name in ("max_concurrency", "max_attempts") and number < 1):
         raise SpecError(f"provider limit {name} must be positive, got {value!r}")
     return int(number) if name in _INTS else number

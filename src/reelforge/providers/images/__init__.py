@@ -14,6 +14,12 @@ def _gemini_configured(settings: Settings) -> str | None:
     return google_configured(settings)
 
 
+def _imagen_configured(settings: Settings) -> str | None:
+    from reelforge.providers.images.google import imagen_configured
+
+    return imagen_configured(settings)
+
+
 def _env_key(var: str) -> str | None:
     import os
 
@@ -38,10 +44,13 @@ for _entry in (
                   env=(*_GOOGLE_ENV, ("REELFORGE_GEMINI_MODEL", "model id (default gemini-2.5-flash-image)"),
                        ("REELFORGE_GEMINI_BASE_URL", "API base URL (proxy, gateway)")),
                   limits=Limits(max_concurrency=4, rpm=10, rpd=1500)),
-    ProviderEntry("imagen", "Imagen 4 via the Gemini API or Vertex AI: text → up to 4 images",
+    ProviderEntry("imagen", "Imagen 4 on Vertex AI (express-mode API key or a project): text → up to 4 images",
                   "reelforge.providers.images.google:create_imagen", sdk="google.genai", package="google-genai",
-                  configured=_gemini_configured,
-                  env=(*_GOOGLE_ENV, ("REELFORGE_IMAGEN_MODEL", "model id (default imagen-4.0-generate-001)"),
+                  configured=_imagen_configured,
+                  env=(("GOOGLE_API_KEY", "Vertex AI express-mode API key"),
+                       ("GOOGLE_CLOUD_PROJECT", "or a project (with GOOGLE_CLOUD_LOCATION and application-default "
+                                                "credentials)"),
+                       ("REELFORGE_IMAGEN_MODEL", "model id (default imagen-4.0-generate-001)"),
                        ("REELFORGE_IMAGEN_BASE_URL", "API base URL (proxy, gateway)")),
                   limits=Limits(max_concurrency=4, rpm=10)),
     ProviderEntry("openai", "OpenAI Images API (gpt-image-1, dall-e-3) or an OpenAI-compatible gateway",

@@ -3,8 +3,10 @@ generateImages / :predict) through the official google-genai SDK — Gemini API 
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import warnings
 from typing import Any
 
 from reelforge.errors import ProviderError
@@ -28,6 +30,7 @@ from reelforge.runtime.limits import Limits
 from reelforge.settings import Settings
 
 KEY_ENV = "GEMINI_API_KEY"
+IMAGEN_KEY_ENV = "GOOGLE_API_KEY"
 GEMINI_ASPECTS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 IMAGEN_ASPECTS = ("1:1", "3:4", "4:3", "9:16", "16:9")
 # finishReason values that mean a safety/policy stop rather than a technical one
@@ -47,29 +50,43 @@ def google_configured(settings: Settings) -> str | None:
     return "GEMINI_API_KEY is not set"
 
 
-def make_client(base_url: str | None, limits: Limits) -> Any:
-    """A genai.Client without SDK retries (the runtime retries) and with the call timeout."""
+def make_client(base_url: str | None, limits: Limits, *, vertex: bool | None = None) -> Any:
+    """A genai.Client without SDK retries (the runtime retries) and with the call timeout.
+    Vertex AI: with GOOGLE_CLOUD_PROJECT (application-default credentials), else express mode
+    with an API key."""
     from google import genai
     from google.genai import types
 
     options = types.HttpOptions(base_url=base_url, timeout=int(limits.timeout_s * 1000) + 1000)
-    if uses_vertex():
-        return genai.Client(vertexai=True, project=os.environ.get("GOOGLE_CLOUD_PROJECT"),
-                            location=os.environ.get("GOOGLE_CLOUD_LOCATION", "global"), http_options=options)
     key = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
+    if uses_vertex() if vertex is None else vertex:
+        project = os.environ.get("GOOGLE_CLOUD_PROJECT")
+        if project:
+            return genai.Client(vertexai=True, project=project, http_options=options,
+                                location=os.environ.get("GOOGLE_CLOUD_LOCATION", "us-central1"))
+        return genai.Client(vertexai=True, api_key=os.environ.get("GOOGLE_API_KEY") or key, http_options=options)
     return genai.Client(api_key=key, http_options=options)
 
 
-def translate(provider: str, exc: Exception, model_env: str) -> ProviderError:
+def imagen_configured(settings: Settings) -> str | None:
+    if os.environ.get("GOOGLE_CLOUD_PROJECT") or os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY"):
+        return None
+    return "GOOGLE_API_KEY (Vertex AI express mode) or GOOGLE_CLOUD_PROJECT is not set"
+
+
+def translate(provider: str, exc: Exception, model_env: str, key_env: str = KEY_ENV) -> ProviderError:
     """google-genai's exceptions → ProviderError with the user's next step."""
     from google.genai import errors
 
     if isinstance(exc, errors.APIError):
         response = getattr(exc, "response", None)
         wait = retry_after_from(getattr(response, "headers", None)) or _retry_delay(exc.details)
-        return status_error(provider, int(exc.code or 0), str(exc.message or exc.status or ""),
-                            key_env=KEY_ENV, retry_after=wait, model_env=model_env)
-    if isinstance(exc, errors.UnknownApiResponseError | ValueError) and "JSON" in str(exc):
+        code = int(exc.code or 0)
+        if code == 400 and "API_KEY_INVALID" in str(exc.details):  # how the Gemini API rejects a key
+            code = 401
+        return status_error(provider, code, str(exc.message or exc.status or ""),
+                            key_env=key_env, retry_after=wait, model_env=model_env)
+    if isinstance(exc, errors.UnknownApiResponseError | json.JSONDecodeError):
         return malformed_error(provider, str(exc))
     if is_transport_error(exc):
         return transport_error(provider, exc)
@@ -140,8 +157,8 @@ class GeminiImages:
 
 
 class ImagenImages:
-    """generate_images (Imagen :predict): several images per call, aspect ratio, negative prompt
-    and seed as API parameters."""
+    """generate_images (Imagen :predict on Vertex AI — google-genai offers it only there):
+    several images per call, aspect ratio, negative prompt and seed as API parameters."""
 
     name = "imagen"
     capabilities = ImageCapabilities(max_references=0, max_count=4, seed=True, negative_prompt=True,
@@ -149,7 +166,7 @@ class ImagenImages:
 
     def __init__(self, settings: Settings, limits: Limits) -> None:
         self.model = settings.imagen_model
-        self._client = make_client(settings.imagen_base_url, limits)
+        self._client = make_client(settings.imagen_base_url, limits, vertex=True)
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
         from google.genai import types
@@ -158,12 +175,16 @@ class ImagenImages:
         config = types.GenerateImagesConfig(
             number_of_images=request.count, aspect_ratio=request.aspect_ratio, seed=request.seed,
             negative_prompt=request.negative_prompt, include_rai_reason=True,
-            add_watermark=False if request.seed is not None and uses_vertex() else None)
+            add_watermark=False if request.seed is not None else None)  # Vertex needs it off for seeds
         try:
-            response = await self._client.aio.models.generate_images(
-                model=self.model, prompt=request.prompt, config=config)
+            with warnings.catch_warnings():
+                # google-genai marks generate_images deprecated (not before 2027); it is still the
+                # documented Imagen call, and the warning would reach every user's terminal.
+                warnings.filterwarnings("ignore", message="The generate_images method is deprecated")
+                call = self._client.aio.models.generate_images(model=self.model, prompt=request.prompt, config=config)
+            response = await call
         except Exception as exc:
-            raise translate(self.name, exc, "REELFORGE_IMAGEN_MODEL") from exc
+            raise translate(self.name, exc, "REELFORGE_IMAGEN_MODEL", IMAGEN_KEY_ENV) from exc
         return self._images(response, request)
 
     def _images(self, response: Any, request: ImageRequest) -> list[GeneratedImage]:

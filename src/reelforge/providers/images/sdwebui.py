@@ -65,7 +65,7 @@ class SDWebUIImages:
         except httpx.TransportError as exc:
             raise transport_error(self.name, exc) from exc
         if response.status_code != 200:
-            raise status_error(self.name, response.status_code, _detail(response),
+            raise status_error(self.name, response.status_code, _detail(response), key_env="REELFORGE_SDWEBUI_AUTH",
                                retry_after=retry_after_from(response.headers))
         try:
             return response.json()
