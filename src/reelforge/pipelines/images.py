@@ -9,6 +9,7 @@ import asyncio
 import json
 import re
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ class ImageItem:
     seed: int | None = None
     negative_prompt: str | None = None
     source: str = ""  # where it came from, for messages ("prompts.txt:3")
+    number: int | None = None  # names its files (a batch line's number); default: position + 1
 
 
 @dataclass
@@ -93,7 +95,8 @@ def validate_item(item: ImageItem, generator_caps: Any, provider: str) -> None:
 
 def steps_for(items: list[tuple[int, ImageItem]], provider: str, model: str) -> list[Step]:
     steps = []
-    for index, item in items:
+    for position, item in items:
+        index = (item.number or position + 1) - 1
         for variant in range(item.count):
             seed = None if item.seed is None else item.seed + variant
             params = {"prompt": item.prompt, "aspect": item.aspect, "seed": seed,
@@ -163,9 +166,11 @@ class ImageJob:
         if not steps:
             return ImageJobResult(None, {}, self.bad_items)
         options = RunOptions(self.budget_usd, self.deadline_s, self.refresh, title=_title(self.items, self.provider))
-        report = asyncio.run(runner.run(steps, options))
-        files = _export(runner.store, report, self.output_dir, self.items)  # type: ignore[arg-type]
-        return ImageJobResult(report, files, self.bad_items)
+        exporter = _Exporter(runner.store, self.output_dir, {s.id: s.label for s in steps})  # type: ignore[arg-type]
+        runner.bus.subscribe(exporter)
+        with exporter:
+            report = asyncio.run(runner.run(steps, options))
+        return ImageJobResult(report, exporter.files(), self.bad_items)
 
 
 def _title(items: list[ImageItem], provider: str) -> str:
@@ -174,20 +179,39 @@ def _title(items: list[ImageItem], provider: str) -> str:
     return f"image [{provider}] {first[:60]}{more}"
 
 
-def _export(store: LocalArtifactStore, report: RunReport, output_dir: Path, items: list[ImageItem]) -> dict[str, list[Path]]:
-    """Copy each finished image out of the store (temp name + rename)."""
-    written: dict[str, list[Path]] = {}
-    for sid, outcome in report.outcomes.items():
-        if outcome.result is None:
-            continue
-        index = int(sid.split("-")[0]) - 1
+class _Exporter:
+    """Copies each image out of the store as soon as its step finishes (on a worker thread; temp
+    name + rename), so a run that is killed leaves every finished image in place."""
+
+    def __init__(self, store: LocalArtifactStore, output_dir: Path, prompts: dict[str, str]) -> None:
+        self.store, self.output_dir, self.prompts = store, output_dir, prompts
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reelforge-export")
+        self._futures: dict[str, Future[list[Path]]] = {}
+
+    def __enter__(self) -> _Exporter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True)
+
+    def __call__(self, event: Event) -> None:
+        if event.type in ("step.finished", "step.cached") and event.step:
+            self._futures[event.step] = self._pool.submit(self._export, event.step, event.data["key"])
+
+    def files(self) -> dict[str, list[Path]]:
+        return {sid: future.result() for sid, future in sorted(self._futures.items())}
+
+    def _export(self, sid: str, key: str) -> list[Path]:
+        result = self.store.get_result(key)
+        if result is None:
+            return []
+        prompt = self.prompts[sid]
         paths = []
-        for n, artifact in enumerate(outcome.result.artifacts):
+        for n, artifact in enumerate(result.artifacts):
             suffix = "" if n == 0 else f"-{n + 1}"
-            name = f"{sid}-{slug(items[index].prompt)}{suffix}{EXTENSIONS.get(artifact.media_type, '.bin')}"
-            paths.append(store.export(artifact, output_dir / name))
-        written[sid] = paths
-    return written
+            name = f"{sid}-{slug(prompt)}{suffix}{EXTENSIONS.get(artifact.media_type, '.bin')}"
+            paths.append(self.store.export(artifact, self.output_dir / name))
+        return paths
 
 
 def read_batch(path: Path) -> tuple[list[ImageItem], list[str]]:
@@ -206,14 +230,14 @@ def read_batch(path: Path) -> tuple[list[ImageItem], list[str]]:
             continue
         source = f"{path}:{number}"
         try:
-            items.append(_jsonl_item(text, source, path.parent) if path.suffix == ".jsonl"
-                         else ImageItem(text, source=source))
+            items.append(_jsonl_item(text, source, path.parent, number) if path.suffix == ".jsonl"
+                         else ImageItem(text, source=source, number=number))
         except InputError as exc:
             bad.append(str(exc))
     return items, bad
 
 
-def _jsonl_item(text: str, source: str, base: Path) -> ImageItem:
+def _jsonl_item(text: str, source: str, base: Path, number: int) -> ImageItem:
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -229,6 +253,6 @@ def _jsonl_item(text: str, source: str, base: Path) -> ImageItem:
         return ImageItem(data["prompt"], int(data.get("n", 1)), str(data.get("aspect", "1:1")),
                          tuple(base / str(r) for r in data.get("refs", [])),
                          None if data.get("seed") is None else int(data["seed"]), data.get("negative_prompt"),
-                         source=source)
+                         source=source, number=number)
     except (TypeError, ValueError) as exc:
         raise InputError(f"a field has the wrong type ({exc})", field=source) from None

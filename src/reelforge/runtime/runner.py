@@ -208,7 +208,7 @@ class Runner:
         run.ledger.settle(step.id, stored.cost_usd)
         if stored.cost_usd:
             self._emit(run, "cost", step.id, usd=stored.cost_usd, total_usd=run.ledger.spent_usd)
-        self._emit(run, "step.finished", step.id, kind=step.kind, provider=step.provider, attempts=ctx.attempt,
+        self._emit(run, "step.finished", step.id, kind=step.kind, key=key, provider=step.provider, attempts=ctx.attempt,
                    cost_usd=stored.cost_usd, seconds=time.monotonic() - started,
                    call_seconds=ctx.last_call_seconds,
                    artifacts=[a.digest for a in stored.artifacts])
