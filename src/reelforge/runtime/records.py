@@ -7,12 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import queue
 import socket
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Integer, String, Text, create_engine, func, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -81,8 +83,20 @@ def open_database(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+    if url.startswith("sqlite"):
+        sa_event.listen(engine, "connect", _sqlite_pragmas)
     Base.metadata.create_all(engine)
     return engine
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """WAL lets `runs list` read while a run writes; synchronous=NORMAL keeps commits cheap (a
+    power cut may lose the last records, never corrupt them — the artifact store is what
+    decides whether a step is done)."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -135,31 +149,53 @@ class RunStore:
 
 
 class RunRecorder:
-    """Subscribes to a run's events and writes them, in order, on one worker thread."""
+    """Subscribes to a run's events and writes them, in order, on one worker thread; events that
+    queue up while a write is under way go into the next transaction together."""
 
     def __init__(self, store: RunStore) -> None:
         self.store = store
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reelforge-records")
-        self._last: Future[None] | None = None
+        self._queue: queue.Queue[Event | None] = queue.Queue()
         self._step_rows: dict[str, int] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="reelforge-records", daemon=True)
+        self._thread.start()
 
     def __call__(self, event: Event) -> None:
-        self._last = self._thread.submit(self._write, event)
+        self._queue.put(event)
 
     def flush(self) -> None:
         """Wait until every event so far is written (re-raising a database error)."""
-        if self._last is not None:
-            self._last.result()
+        self._queue.join()
+        if self._error is not None:
+            raise self._error
 
     def close(self) -> None:
-        self._thread.shutdown(wait=True)
+        self._queue.put(None)
+        self._thread.join()
 
-    def _write(self, event: Event) -> None:
+    def _work(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                self._write([e for e in batch if e is not None])
+            except Exception as exc:  # reported by flush(); the run itself goes on
+                self._error = exc
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+            if None in batch:
+                return
+
+    def _write(self, events: list[Event]) -> None:
         with self.store.session() as s:
-            handler = getattr(self, "_on_" + event.type.replace(".", "_"), None)
-            if handler is not None:
-                handler(s, event, event.data)
-                s.commit()
+            for event in events:
+                handler = getattr(self, "_on_" + event.type.replace(".", "_"), None)
+                if handler is not None:
+                    handler(s, event, event.data)
+                    s.flush()
+            s.commit()
 
     def _on_run_started(self, s: Session, e: Event, d: dict[str, Any]) -> None:
         s.add(RunRow(id=e.run_id, title=d.get("title", ""), host=socket.gethostname(), pid=os.getpid(),
