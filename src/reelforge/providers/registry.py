@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from reelforge.errors import ProviderUnavailable
-from reelforge.runtime.limits import Limits
+from reelforge.providers.limits import Limits
 from reelforge.settings import Settings
 
 T = TypeVar("T")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from reelforge.providers.image import ImageGenerator
+from reelforge.providers.limits import Limits
 from reelforge.providers.registry import ProviderEntry, Registry
-from reelforge.runtime.limits import Limits
 from reelforge.settings import Settings
 
 

@@ -22,7 +22,7 @@ from reelforge.providers.image import (
     check_request,
     size_for_aspect,
 )
-from reelforge.runtime.limits import Limits
+from reelforge.providers.limits import Limits
 from reelforge.settings import Settings
 
 KEY_ENV = "HF_TOKEN"

@@ -26,7 +26,7 @@ from reelforge.providers.image import (
     check_request,
     sniff_media_type,
 )
-from reelforge.runtime.limits import Limits
+from reelforge.providers.limits import Limits
 from reelforge.settings import Settings
 
 KEY_ENV = "GEMINI_API_KEY"

@@ -18,7 +18,7 @@ from reelforge.providers.image import (
     check_request,
     size_for_aspect,
 )
-from reelforge.runtime.limits import Limits
+from reelforge.providers.limits import Limits
 from reelforge.settings import Settings
 
 LONG_SIDE = 1024

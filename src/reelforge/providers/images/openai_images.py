@@ -26,7 +26,7 @@ from reelforge.providers.image import (
     parse_aspect,
     sniff_media_type,
 )
-from reelforge.runtime.limits import Limits
+from reelforge.providers.limits import Limits
 from reelforge.settings import Settings
 
 KEY_ENV = "OPENAI_API_KEY"

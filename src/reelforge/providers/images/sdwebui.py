@@ -24,7 +24,7 @@ from reelforge.providers.image import (
     size_for_aspect,
     sniff_media_type,
 )
-from reelforge.runtime.limits import Limits
+from reelforge.providers.limits import Limits
 from reelforge.settings import Settings
 
 DEFAULT_URL = "http://127.0.0.1:7860"
