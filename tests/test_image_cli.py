@@ -140,3 +140,12 @@ def test_a_killed_batch_resumes_without_requesting_finished_prompts(tmp_path: Pa
     assert len(pngs(out)) == len(prompts)
     listing = cli("runs", "list", data=tmp_path)
     assert "interrupted" in listing.stdout
+
+
+def test_dry_run_needs_no_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY",)}
+    result = subprocess.run([sys.executable, "-m", "reelforge", "image", "a fox", "-n", "3", "--provider", "openai",
+                             "--dry-run"], capture_output=True, text=True,
+                            env={**env, "REELFORGE_DATA_DIR": str(tmp_path), "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "estimate only" in result.stderr and "estimated cost $0.1260" in result.stdout

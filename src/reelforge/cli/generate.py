@@ -91,6 +91,8 @@ def _job(prompt: str | None, batch: Path | None, output: Path, count: int, provi
 
 def _print_plan(job: ImageJob) -> None:
     plan, bad = job.plan()
+    for note in job.notes:
+        typer.secho(f"note: {note}", fg="yellow", err=True)
     for step in plan.steps:
         state = "cached" if step.cached else "call"
         cost = "?" if step.estimate_usd is None else f"${step.estimate_usd:.4f}"

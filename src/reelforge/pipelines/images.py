@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from reelforge.errors import InputError
-from reelforge.providers.image import ImageGenerator, ImageRequest, check_request, parse_aspect
+from reelforge.providers.image import (
+    GeneratedImage,
+    ImageCapabilities,
+    ImageGenerator,
+    ImageRequest,
+    check_request,
+    parse_aspect,
+)
 from reelforge.runtime import (
     ActionResult,
     Event,
@@ -130,12 +137,19 @@ class ImageJob:
     limits: dict[str, Any] = field(default_factory=dict)  # overrides from flags (max_concurrency, rpm, …)
     on_event: Callable[[Event], None] | None = None
     bad_items: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # said to the user, e.g. "estimate only"
 
-    def _runner(self) -> tuple[Runner, ImageGenerator]:
+    def _runner(self, planning: bool = False) -> tuple[Runner, ImageGenerator]:
         from reelforge.providers.images import IMAGE_GENERATORS
 
         limits: Limits = IMAGE_GENERATORS.limits(self.provider, self.settings).merged(self.limits)
-        generator = IMAGE_GENERATORS.create(self.provider, self.settings, limits)
+        availability = IMAGE_GENERATORS.check(self.provider, self.settings)
+        if planning and not availability.available:
+            # A plan calls nothing, so it needs no key: estimate for the configured model.
+            self.notes.append(f"{self.provider} is not configured here ({availability.reason}); estimate only")
+            generator: ImageGenerator = _Unconfigured(self.provider, _configured_model(self.settings, self.provider))
+        else:
+            generator = IMAGE_GENERATORS.create(self.provider, self.settings, limits)
         data = self.settings.data_dir
         runner = Runner(actions={GenerateImage.kind: GenerateImage()}, store=LocalArtifactStore(data / "artifacts"),
                         pricing=load_pricing(self.settings.pricing_file), limits={self.provider: limits},
@@ -156,7 +170,7 @@ class ImageJob:
         return steps_for(good, self.provider, generator.model)
 
     def plan(self) -> tuple[Plan, list[str]]:
-        runner, generator = self._runner()
+        runner, generator = self._runner(planning=True)
         steps = self._steps(generator)
         return asyncio.run(runner.plan(steps, self.refresh)), self.bad_items
 
@@ -171,6 +185,23 @@ class ImageJob:
         with exporter:
             report = asyncio.run(runner.run(steps, options))
         return ImageJobResult(report, exporter.files(), self.bad_items)
+
+
+@dataclass
+class _Unconfigured:
+    """Stands in for a provider that has no key here, so a dry run can still price the plan."""
+
+    name: str
+    model: str | None
+    capabilities: ImageCapabilities = field(default_factory=lambda: ImageCapabilities(max_references=16, max_count=16))
+
+    async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
+        raise AssertionError("a plan never calls the provider")
+
+
+def _configured_model(settings: Settings, provider: str) -> str | None:
+    value = getattr(settings, f"{provider}_model", None)
+    return value if isinstance(value, str) else None
 
 
 def _title(items: list[ImageItem], provider: str) -> str:

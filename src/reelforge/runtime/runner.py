@@ -134,6 +134,7 @@ class Runner:
         order = topological_order(steps)
         run = _Run(uuid.uuid4().hex[:12], opts, Ledger(opts.budget_usd), time.monotonic())
         recorder = await self._start_recording(run)
+        await self._open_gates(order)
         self._emit(run, "run.started", None, title=opts.title, steps=len(order), budget_usd=opts.budget_usd)
         try:
             await self._execute(run, order)
@@ -258,11 +259,15 @@ class Runner:
                    error=describe(exc) if exc else "", wait_s=round(state.upcoming_sleep, 3))
 
     def _gate(self, provider: str) -> ProviderGate:
-        if provider not in self._gates:
-            limits = self.limits.get(provider, Limits())
-            used = self._calls_today(provider) if limits.rpd else 0
-            self._gates[provider] = ProviderGate(provider, limits, used)
         return self._gates[provider]
+
+    async def _open_gates(self, steps: Sequence[Step]) -> None:
+        """One gate per provider the run calls; a daily quota starts from the calls the records
+        hold for the last 24 h (read on a thread: the event loop never waits for the database)."""
+        for provider in sorted({s.provider for s in steps if s.provider} - set(self._gates)):
+            limits = self.limits.get(provider, Limits())
+            used = await asyncio.to_thread(self._calls_today, provider) if limits.rpd else 0
+            self._gates[provider] = ProviderGate(provider, limits, used)
 
     def _calls_today(self, provider: str) -> int:
         if self.records is None:
