@@ -192,16 +192,17 @@ class _Unconfigured:
     """Stands in for a provider that has no key here, so a dry run can still price the plan."""
 
     name: str
-    model: str | None
+    model: str
     capabilities: ImageCapabilities = field(default_factory=lambda: ImageCapabilities(max_references=16, max_count=16))
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
         raise AssertionError("a plan never calls the provider")
 
 
-def _configured_model(settings: Settings, provider: str) -> str | None:
+def _configured_model(settings: Settings, provider: str) -> str:
+    """The model the provider would use; "" (unpriced) when the settings don't name one."""
     value = getattr(settings, f"{provider}_model", None)
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) else ""
 
 
 def _title(items: list[ImageItem], provider: str) -> str:
