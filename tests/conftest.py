@@ -96,3 +96,13 @@ def canvas(width: int = 320, height: int = 180, fps: int = 24, **extra: object) 
 
 def draft() -> dict:
     return {"quality": "draft"}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Generated artifacts and run records of the test session stay out of the user's data dir."""
+    os.environ["REELFORGE_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    os.environ["REELFORGE_IMAGE_PROVIDER"] = "local"
+    from reelforge.settings import get_settings
+
+    get_settings.cache_clear()

@@ -82,15 +82,18 @@ class ProviderUnavailable(ReelforgeError):
 
 
 class ProviderError(ReelforgeError):
-    """A provider call failed."""
+    """A provider call failed. `retryable` says whether trying again can help; `retry_after` is
+    the wait in seconds the service asked for (HTTP Retry-After), if it named one."""
 
     def __init__(
-        self, provider: str, message: str, *, status: int | None = None, retryable: bool = False
+        self, provider: str, message: str, *, status: int | None = None, retryable: bool = False,
+        retry_after: float | None = None, hint: str | None = None,
     ) -> None:
-        super().__init__(f"{provider}: {message}")
+        super().__init__(f"{provider}: {message}", hint=hint)
         self.provider = provider
         self.status = status
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class BudgetExceeded(ReelforgeError):

@@ -18,6 +18,10 @@ def _default_models_dir() -> Path:
     return Path.home() / ".cache" / "reelforge" / "models"
 
 
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "reelforge"
+
+
 class Settings(BaseSettings):
     """Process-wide configuration. Every field can be set as `REELFORGE_<NAME>`."""
 
@@ -52,6 +56,38 @@ class Settings(BaseSettings):
     clipdrop_base_url: str = Field(
         default="https://clipdrop-api.co", description="Base URL of the Clipdrop API (POST {base}/remove-background/v1)."
     )
+    # --- generation runtime -------------------------------------------------------------------
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where generated artifacts (content-addressed) and the run records (SQLite) live.",
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the run records; default sqlite:///<data_dir>/runs.sqlite."
+    )
+    pricing_file: Path | None = Field(
+        default=None, description="A JSON pricing table whose rows override the shipped one (same format)."
+    )
+    limits: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description='Per-provider limits as JSON, e.g. {"gemini": {"max_concurrency": 4, "rpm": 10, "rpd": 1500}}.',
+    )
+    image_provider: str = Field(default="local", description="Image provider used when none is named.")
+    # --- image providers: base-URL overrides (proxies, gateways, test fakes) and model ids -----
+    gemini_base_url: str | None = None
+    gemini_model: str = "gemini-2.5-flash-image"
+    imagen_base_url: str | None = None
+    imagen_model: str = "imagen-4.0-generate-001"
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-image-1"
+    flux_base_url: str | None = None
+    flux_model: str = "black-forest-labs/FLUX.1-schnell"
+    sdwebui_base_url: str | None = None
+    sdwebui_model: str | None = Field(default=None, description="Checkpoint to select per request (optional).")
+    sdwebui_auth: str | None = Field(default=None, description="user:password for a server started with --api-auth.")
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'runs.sqlite'}"
 
 
 @lru_cache(maxsize=1)

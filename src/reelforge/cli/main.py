@@ -345,9 +345,11 @@ class _progress_bar:
 
 def _register_subcommands() -> None:
     from reelforge.cli import cutout as cutout_cli
+    from reelforge.cli.generate import register as register_generation
 
     app.command("cutout")(cutout_cli.cutout)
     app.add_typer(cutout_cli.models_app, name="models")
+    register_generation(app)
 
 
 _register_subcommands()

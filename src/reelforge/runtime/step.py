@@ -1,0 +1,119 @@
+"""Steps: the unit of work, caching and accounting. A step is an action kind plus its version,
+params, provider/model and inputs; its artifacts are stored under a key derived from all of them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from reelforge.errors import SpecError
+from reelforge.runtime.artifacts import Artifact, ArtifactStore
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node of a run's graph.
+
+    `needs` names the steps whose artifacts this one consumes (their digests enter its key);
+    `files` names input files (hashed by content, so moving a file does not invalidate the cache);
+    `billing` is what a call costs in pricing units, e.g. ("image", 1)."""
+
+    id: str
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    provider: str | None = None
+    model: str | None = None
+    needs: tuple[str, ...] = ()
+    files: Mapping[str, Path] = field(default_factory=dict)
+    label: str = ""
+    billing: tuple[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class Output:
+    """One artifact an action produced, before it is stored."""
+
+    data: bytes
+    media_type: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    outputs: list[Output]
+    billed: float | None = None  # units actually billed, when it differs from the step's estimate
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class Action(Protocol):
+    """The code behind a step kind. Bump `version` whenever its output for the same inputs changes:
+    the version is part of the key, so old cached results stop matching."""
+
+    kind: str
+    version: int
+
+    async def run(self, ctx: StepContext) -> ActionResult: ...
+
+
+class StepContext:
+    """What an action sees: its step, input artifacts, the provider object, progress reporting,
+    the artifact store (through a thread) and the process pool for CPU-bound work."""
+
+    def __init__(self, step: Step, inputs: Mapping[str, list[Artifact]], store: ArtifactStore,
+                 provider: Any, run_cpu: Callable[..., Any], report: Callable[[float, str], None]) -> None:
+        self.step = step
+        self.params = step.params
+        self.inputs = inputs
+        self.provider = provider
+        self.attempt = 0  # provider calls made so far for this step
+        self.last_call_seconds: float | None = None
+        self._store = store
+        self._run_cpu = run_cpu
+        self._report = report
+
+    async def read(self, artifact: Artifact) -> bytes:
+        return await asyncio.to_thread(self._store.read_bytes, artifact)
+
+    async def run_cpu(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(*args)` in the process pool (fn and args must pickle)."""
+        result: T = await self._run_cpu(fn, *args)
+        return result
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        self._report(fraction, message)
+
+
+def topological_order(steps: Sequence[Step]) -> list[Step]:
+    """Steps ordered so each comes after what it needs; SpecError for duplicates, unknown needs
+    or cycles."""
+    by_id: dict[str, Step] = {}
+    for step in steps:
+        if step.id in by_id:
+            raise SpecError(f"two steps share the id {step.id!r}", hint="give every step a unique id")
+        by_id[step.id] = step
+    for step in steps:
+        for need in step.needs:
+            if need not in by_id:
+                raise SpecError(f"step {step.id!r} needs {need!r}, which is not in the graph")
+    order: list[Step] = []
+    state: dict[str, str] = {}
+
+    def visit(step: Step, path: tuple[str, ...]) -> None:
+        if state.get(step.id) == "done":
+            return
+        if state.get(step.id) == "visiting":
+            raise SpecError(f"steps form a cycle: {' -> '.join(path + (step.id,))}")
+        state[step.id] = "visiting"
+        for need in step.needs:
+            visit(by_id[need], path + (step.id,))
+        state[step.id] = "done"
+        order.append(step)
+
+    for step in steps:
+        visit(step, ())
+    return order
