@@ -147,7 +147,7 @@ class ImageJob:
         if planning and not availability.available:
             # A plan calls nothing, so it needs no key: estimate for the configured model.
             self.notes.append(f"{self.provider} is not configured here ({availability.reason}); estimate only")
-            generator: ImageGenerator = _Unconfigured(self.provider, _configured_model(self.settings, self.provider))
+            generator: ImageGenerator = planning_stand_in(self.provider, configured_model(self.settings, self.provider))
         else:
             generator = IMAGE_GENERATORS.create(self.provider, self.settings, limits)
         data = self.settings.data_dir
@@ -188,7 +188,7 @@ class ImageJob:
 
 
 @dataclass
-class _Unconfigured:
+class _PlanningStandIn:
     """Stands in for a provider that has no key here, so a dry run can still price the plan."""
 
     name: str
@@ -199,7 +199,12 @@ class _Unconfigured:
         raise AssertionError("a plan never calls the provider")
 
 
-def _configured_model(settings: Settings, provider: str) -> str:
+def planning_stand_in(provider: str, model: str) -> ImageGenerator:
+    """A generator that can be planned with but never called (a dry run needs no key)."""
+    return _PlanningStandIn(provider, model)
+
+
+def configured_model(settings: Settings, provider: str) -> str:
     """The model the provider would use; "" (unpriced) when the settings don't name one."""
     value = getattr(settings, f"{provider}_model", None)
     return value if isinstance(value, str) else ""

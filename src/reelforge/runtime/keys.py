@@ -68,7 +68,7 @@ def sha256_file(path: str | PurePath) -> str:
 
 
 def step_key(kind: str, version: int, provider: str | None, model: str | None,
-             params: Mapping[str, Any], inputs: Mapping[str, list[str]]) -> str:
+             params: Mapping[str, Any], inputs: Mapping[str, Any]) -> str:
     """The cache key of a step: sha256 of the canonical JSON of everything that decides its output."""
     return sha256_text(canonical_json({
         "kind": kind, "version": version, "provider": provider, "model": model,

@@ -288,7 +288,11 @@ class Runner:
 
     async def _key(self, step: Step, inputs: Mapping[str, list[Artifact]]) -> str:
         version = self.actions[step.kind].version
-        digests = {name: [a.digest for a in artifacts] for name, artifacts in inputs.items()}
+        # Needs enter the key by position, not by step id: renumbering steps (a scene inserted
+        # before this one) must not make a finished step, or a paid call, look new.
+        digests: dict[str, Any] = {name: [a.digest for a in inputs[name]] for name in step.files}
+        if step.needs:
+            digests["needs"] = [[a.digest for a in inputs[need]] for need in step.needs]
         return step_key(step.kind, version, step.provider, step.model, step.params, digests)
 
     def _estimate(self, step: Step) -> float | None:
@@ -404,7 +408,7 @@ def _summary(run: _Run, seconds: float) -> dict[str, Any]:
     return {
         "steps": len(outcomes), "succeeded": succeeded, "cached": count("cached"), "failed": count("failed"),
         "skipped": count("skipped"), "calls": calls,
-        "retries": calls - succeeded - sum(1 for o in outcomes if o.state == "failed" and o.attempts),
+        "retries": sum(max(0, o.attempts - 1) for o in outcomes),  # every call after a step's first
         "cost_usd": round(run.ledger.spent_usd, 6),
         "saved_usd": round(sum(o.result.cost_usd for o in outcomes if o.state == "cached" and o.result), 6),
         "budget_usd": run.ledger.budget_usd, "seconds": round(seconds, 3),
