@@ -22,6 +22,7 @@ from reelforge.pipelines.text import text_image
 from reelforge.pipelines.text_prompt import build_prompt
 from reelforge.settings import Settings
 
+from .conftest import frame_at
 from .fakes.image_apis import FakeImageAPI
 
 RED = (200, 16, 46)
@@ -53,11 +54,11 @@ def gemini() -> Iterator[FakeImageAPI]:
         yield api
 
 
-def cli(*args: str, env: dict[str, str], data: Path) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, env: dict[str, str], data: Path, command: str = "text") -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
     full = {**base, "COLUMNS": "200", "REELFORGE_DATA_DIR": str(data), **env}
-    return subprocess.run([sys.executable, "-m", "reelforge", "text", *args], capture_output=True, text=True,
-                          env=full, timeout=120)
+    return subprocess.run([sys.executable, "-m", "reelforge", command, *args], capture_output=True, text=True,
+                          env=full, timeout=180)
 
 
 # --- the prompt -------------------------------------------------------------------------------
@@ -163,3 +164,23 @@ def test_local_provider_runs_the_whole_path_offline_as_a_draft(tmp_path: Path) -
 def test_ai_flags_need_the_ai_engine(tmp_path: Path) -> None:
     result = cli(WORDS, "--provider", "gemini", "-o", str(tmp_path / "x.png"), env={}, data=tmp_path)
     assert result.returncode == 2 and "--engine ai" in result.stderr
+
+
+def test_overlay_text_can_be_drawn_by_the_ai_engine(tmp_path: Path, tone_video: Path) -> None:
+    out = tmp_path / "out.mp4"
+    args = [str(tone_video), "--text", WORDS, "--style", "gold-3d", "--engine", "ai", "--provider", "local",
+            "--position", "center", "-o", str(out)]
+    result = cli(*args, env={}, data=tmp_path, command="overlay")
+    assert result.returncode == 0, result.stderr
+    plain = cli(*args[:5], "--position", "center", "-o", str(tmp_path / "plain.mp4"), env={}, data=tmp_path,
+                command="overlay")
+    assert plain.returncode == 0, plain.stderr
+    drawn, local = frame_at(out, 1.0).astype(int), frame_at(tmp_path / "plain.mp4", 1.0).astype(int)
+    # the lettering is burned in the centre, about as wide as the typographic engine draws it
+    changed = [np.abs(frame - frame_at(tone_video, 1.0).astype(int)).max(axis=2) > 60 for frame in (drawn, local)]
+    spans = [np.nonzero(c.any(axis=0))[0] for c in changed]
+    assert all(c[100:140, 140:180].mean() > 0.2 for c in changed)
+    assert abs(np.ptp(spans[0]) - np.ptp(spans[1])) < 0.15 * np.ptp(spans[1])
+    bad = cli(str(tone_video), "--image", str(tmp_path / "x.png"), "--engine", "ai", "-o", str(tmp_path / "b.mp4"),
+              env={}, data=tmp_path, command="overlay")
+    assert bad.returncode == 2 and "text` overlays only" in bad.stderr

@@ -234,6 +234,10 @@ def overlay(
     image: Annotated[Path | None, typer.Option("--image", help="Picture to overlay (PNG with transparency, …).")] = None,
     words: Annotated[str | None, typer.Option("--text", help="Text to overlay (rendered with --style).")] = None,
     style: Annotated[str | None, typer.Option("--style", help="Text preset (`reelforge text --list`).")] = None,
+    engine: Annotated[str | None, typer.Option("--engine", help="Who draws --text: local or ai (an image provider, "
+                                                                "cut out; see `reelforge text`).")] = None,
+    provider: Annotated[str | None, typer.Option("--provider", "-p", help="With --engine ai: the image "
+                                                                          "provider.")] = None,
     spec: Annotated[Path | None, typer.Option("--spec", help="YAML/JSON file with several overlays "
                                                              "(docs/overlay.md).")] = None,
     position: Annotated[str, typer.Option("--position", help="top-left … bottom-right, center, or x,y "
@@ -260,7 +264,8 @@ def overlay(
     from reelforge.pipelines.overlay import overlay_batch
 
     try:
-        job = _overlay_job(spec, image, words, style, position, margin, scale, opacity, start, end, fade,
+        job = _overlay_job(spec, image, words, {"style": style, "engine": engine, "provider": provider}, position,
+                           margin, scale, opacity, start, end, fade,
                            {"format": fmt, "codec": codec, "crf": crf, "preset": preset})
         with _BatchProgress() as progress:
             result = overlay_batch(videos, job, output, jobs=jobs, on_event=progress.handle)
@@ -271,7 +276,8 @@ def overlay(
         raise typer.Exit(2)
 
 
-def _overlay_job(spec: Path | None, image: Path | None, words: str | None, style: str | None, position: str,
+def _overlay_job(spec: Path | None, image: Path | None, words: str | None, text_options: dict[str, str | None],
+                 position: str,
                  margin: str, scale: float | None, opacity: float, start: float, end: float | None, fade: float,
                  encoding: dict[str, Any]) -> Any:
     """The job from --spec, or one overlay from the flags; encoding flags win over the spec's."""
@@ -290,7 +296,7 @@ def _overlay_job(spec: Path | None, image: Path | None, words: str | None, style
         return job.model_copy(update={"encoding": job.encoding.model_copy(update=chosen)}) if chosen else job
     if (image is None) == (words is None):
         raise _usage("give one overlay: --image PNG or --text \"…\" (or several in a --spec file)")
-    item = {"image": str(image) if image else None, "text": words, "style": style, "position": position,
+    item = {"image": str(image) if image else None, "text": words, **text_options, "position": position,
             "margin": margin, "scale": scale, "opacity": opacity, "start": start, "end": end, "fade": fade}
     doc = {"overlays": [{k: v for k, v in item.items() if v is not None}], "encoding": chosen}
     return validate_model(OverlayJob, doc, what="set of overlay options", source="the command line")
