@@ -52,6 +52,54 @@ reelforge text "A long headline" --style gold-3d --width 800 --height 300 -o fit
 ```
 """
 
+TEXT_AI_SECTION = """\
+## The AI engine (`--engine ai`)
+
+```sh
+reelforge text "SALE 50% OFF" --color "#c8102e" --engine ai --provider gemini --dry-run   # prompt + cost, no call
+reelforge text "SALE 50% OFF" --style gold-3d --engine ai --provider gemini --budget 0.10 -o sale.png
+reelforge text "SALE 50% OFF" --style gold-3d --engine ai --provider local -o draft.png   # offline draft, $0
+```
+
+An image provider (`gemini`, `openai`, `imagen`, `flux`, `sdwebui`; default
+`REELFORGE_IMAGE_PROVIDER`) draws the text on a plain backdrop, `key` cuts it out (backdrop
+removed exactly, edge colours un-composited so there is no fringe), and the result is cropped to
+the text with a 3 % margin: the same kind of RGBA PNG the typographic engine writes. The prompt is
+built from the style (`src/reelforge/pipelines/text_prompt.py`):
+
+- the exact text (in capitals when the style says so), and nothing else: no other words, logos or symbols;
+- the font feel (`condensed` → a tall condensed display sans like Bebas Neue, `script` → flowing
+  connected script, …), the weight, letter spacing;
+- colours as hex codes and the effects in words: gradient direction, metallic finish, outlines,
+  3D extrusion, bevel, glow, drop shadow, the badge and its rim, the tilt;
+- the composition: centred, about 75 % of the width, nothing touching the edges, at an aspect
+  ratio near the text's own shape (one the provider offers);
+- the background: **pure white (#FFFFFF)**, flat, no texture, gradient, vignette, props or shadow.
+  White letters cannot be cut from white, so a style whose letters, outlines or badge are white or
+  near it asks for **pure black** instead, and one with both near-white and near-black parts
+  (`bold-outline`: white with a black outline) for **chroma-key green (#00B140)**. `--dry-run`
+  shows which.
+
+Both steps run on the generation runtime (docs/runtime.md): `image.generate` (the billed call,
+with the provider's limits, retries and breaker) and `text.cutout` (keying in the process pool).
+Each is stored under its content key, so the same text, style and provider again makes **no
+call** and costs $0 (the command says "cached, no call"). `--dry-run` prints the prompt, provider,
+model, backdrop, the estimated cost (or that it is cached) and calls nothing; it needs no key.
+`--budget USD` refuses a call that would cost more. Without the provider's key the command stops
+before any call, naming the variable to set (exit code 2). If the answer has nothing to cut out
+(a blank image) or no plain backdrop (a busy one), the command fails with exit code 2 and writes
+nothing; the image is cached, so `--refresh image.generate` asks again (billed again).
+
+`--provider local` has no image model: it draws the text with the typographic engine on the same
+backdrop and cuts it out like an AI answer, marked as a draft. Everything (prompt, cache, key
+cut-out) runs offline for $0, which is how to try the AI path without a key.
+
+Known limits: `key` removes backdrop-coloured pixels and soft, same-hue shadows; a wide glow or a
+blurred shadow on a black or green backdrop stays in the cut-out as a dark or tinted halo (the
+typographic engine draws those exactly). Image models misspell now and then: check the output, and
+`--refresh image.generate` for another try.
+"""
+
 OVERLAY_HEADER = """\
 # Overlay spec reference
 
@@ -130,7 +178,7 @@ def render_markdown(name: str = "timeline") -> str:
     for sub_name, sub in schema.get("$defs", {}).items():
         parts += _model(sub_name, sub)
     if name == "text":
-        parts += _presets_section()
+        parts += _presets_section() + [TEXT_AI_SECTION]
     return "\n".join(parts).rstrip() + "\n"
 
 
