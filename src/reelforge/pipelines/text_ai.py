@@ -22,7 +22,7 @@ from typing import Any
 from PIL import Image, PngImagePlugin
 
 from reelforge.errors import QualityError, ReelforgeError
-from reelforge.pipelines.images import GenerateImage, _configured_model, _Unconfigured
+from reelforge.pipelines.images import GenerateImage, configured_model, planning_stand_in
 from reelforge.pipelines.text_prompt import TextPrompt, build_prompt
 from reelforge.providers.image import (
     GeneratedImage,
@@ -219,7 +219,7 @@ class TextAIJob:
         availability = IMAGE_GENERATORS.check(self.provider, self.settings)
         if planning and not availability.available:  # a plan calls nothing, so it needs no key
             self.notes.append(f"{self.provider} is not configured here ({availability.reason}); estimate only")
-            return _Unconfigured(self.provider, _configured_model(self.settings, self.provider))
+            return planning_stand_in(self.provider, configured_model(self.settings, self.provider))
         limits = IMAGE_GENERATORS.limits(self.provider, self.settings)
         return IMAGE_GENERATORS.create(self.provider, self.settings, limits)
 
