@@ -19,12 +19,18 @@ def fit_image(img: Image.Image, box: Size, mode: str, focus: tuple[float, float]
     if mode == "cover":
         return _cover(img, box, focus)
     contained = _contain(img, box)
-    canvas = _cover(img, box, focus).filter(ImageFilter.GaussianBlur(max(box) / 40)) if mode == "contain-blur" \
-        else Image.new("RGBA", box, (0, 0, 0, 0))
-    if mode == "contain-blur":
-        canvas = Image.blend(canvas, Image.new("RGBA", box, (0, 0, 0, 255)), 0.25)
+    canvas = _blurred_backdrop(img, box, focus) if mode == "contain-blur" else Image.new("RGBA", box, (0, 0, 0, 0))
     canvas.alpha_composite(contained, ((box[0] - contained.width) // 2, (box[1] - contained.height) // 2))
     return canvas
+
+
+def _blurred_backdrop(img: Image.Image, box: Size, focus: tuple[float, float]) -> Image.Image:
+    """The cover crop, blurred (radius 1/40 of the box) and darkened, to fill around a contained
+    image. Blurred at 1/8 size and scaled up: the same soft look for a fraction of the time."""
+    small = (max(1, box[0] // 8), max(1, box[1] // 8))
+    blurred = _cover(img, small, focus).filter(ImageFilter.GaussianBlur(max(box) / 40 / 8))
+    blurred = blurred.resize(box, Image.Resampling.BICUBIC)
+    return Image.blend(blurred, Image.new("RGBA", box, (0, 0, 0, 255)), 0.25)
 
 
 def _contain(img: Image.Image, box: Size) -> Image.Image:
