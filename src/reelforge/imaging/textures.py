@@ -57,8 +57,13 @@ def wood(shape: Shape, base: np.ndarray, seed: int, unit: float) -> np.ndarray:
 
 
 def _vein_lines(t: np.ndarray, width: float) -> np.ndarray:
-    """Thin soft lines (1 at the centre) where the warped coordinate `t` crosses an integer."""
-    return np.exp(-np.abs(np.sin(F32(np.pi) * t)) / F32(width))
+    """Soft lines about `width` px wide (1 at the centre) where the warped coordinate `t` crosses
+    an integer. The distance to the crossing is |sin(πt)| / (π|∇t|), so a vein keeps its width
+    where the turbulence stretches or squeezes the field."""
+    gy, gx = np.gradient(t)
+    slope = cv2.GaussianBlur(np.sqrt(gx * gx + gy * gy), (0, 0), 3)  # smooth: the noise is piecewise cubic
+    distance = np.abs(np.sin(F32(np.pi) * t)) / (F32(np.pi) * slope + F32(1e-6))
+    return np.exp(-0.5 * (distance / F32(width)) ** 2)
 
 
 def marble(shape: Shape, base: np.ndarray, seed: int, unit: float) -> np.ndarray:
@@ -69,8 +74,8 @@ def marble(shape: Shape, base: np.ndarray, seed: int, unit: float) -> np.ndarray
     detail = fbm(rng_for(seed, 11), shape, 90 * unit, octaves=3)
     along = (xs * F32(np.cos(angle)) + ys * F32(np.sin(angle))) / F32(600 * unit)
     across = (xs * F32(np.cos(angle + 1.2)) + ys * F32(np.sin(angle + 1.2))) / F32(260 * unit)
-    main = _vein_lines(along + 0.5 * turbulence + 0.03 * detail, 0.045)
-    fine = _vein_lines(across + 0.7 * turbulence + 0.08 * detail, 0.02)
+    main = _vein_lines(along + 0.5 * turbulence + 0.03 * detail, 2.2 * unit)
+    fine = _vein_lines(across + 0.7 * turbulence + 0.08 * detail, 1.0 * unit)
     presence = np.clip(0.35 + 0.5 * fbm(rng_for(seed, 13), shape, 320 * unit, octaves=3), 0.0, 1.0)
     vein = np.clip(0.75 * main * (0.4 + 0.6 * presence) + 0.35 * fine * presence, 0.0, 1.0)[..., None]
     body = _tinted(1.0 - 0.02 * turbulence - 0.012 * detail, base)
