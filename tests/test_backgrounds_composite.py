@@ -236,3 +236,10 @@ def test_fully_transparent_subject_is_a_clear_error() -> None:
     with pytest.raises(InputError, match="transparent") as err:
         composite_subject(Image.new("RGBA", (50, 50), (255, 255, 255, 0)), Image.new("RGB", SIZE))
     assert err.value.field == "subject" and err.value.exit_code == 2
+
+
+def test_backgrounds_reference_is_generated_from_the_schema() -> None:
+    from reelforge.spec.docs import render_markdown
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "backgrounds.md"
+    assert docs.read_text(encoding="utf-8") == render_markdown("backgrounds"), "run `make docs` to regenerate it"

@@ -27,14 +27,14 @@ class Strict(BaseModel):
 class ColorBackground(Strict):
     """One flat colour."""
 
-    type: Literal["color"] = "color"
+    type: Literal["color"] = Field("color", description="Which kind of background this is.")
     color: Color = Field(description="Fill colour: a name (white), #rrggbb or #rgb.")
 
 
 class GradientBackground(Strict):
     """A linear gradient through evenly spaced colour stops (dithered, so no banding after encoding)."""
 
-    type: Literal["gradient"] = "gradient"
+    type: Literal["gradient"] = Field("gradient", description="Which kind of background this is.")
     stops: list[Color] = Field(min_length=2, description="Two or more colours, from the start of the gradient to its end.")
     angle: float = Field(180, description="Direction in degrees, CSS style: 180 = top→bottom, 90 = left→right.")
 
@@ -42,7 +42,7 @@ class GradientBackground(Strict):
 class ImageBackground(Strict):
     """A picture file filling the frame."""
 
-    type: Literal["image"] = "image"
+    type: Literal["image"] = Field("image", description="Which kind of background this is.")
     path: str = Field(description="Image file (PNG, JPEG, WebP, …); relative to the spec file, or `sample:NAME`.")
     fit: Literal["cover", "contain-blur"] = Field(
         "cover", description="cover = fill the frame, cropping the overflow; contain-blur = whole image "
@@ -54,7 +54,7 @@ class ImageBackground(Strict):
 class TextureBackground(Strict):
     """A procedural surface, drawn locally (no generator needed); the same seed and size give the same pixels."""
 
-    type: Literal["texture"] = "texture"
+    type: Literal["texture"] = Field("texture", description="Which kind of background this is.")
     name: TextureName = Field(description="wood = planks with rings and grain; marble = white stone with thin "
                                           "veins; concrete = mottled grey with speckle and pores; paper = warm "
                                           "off-white fibres; studio = seamless wall-to-floor sweep with soft light.")
