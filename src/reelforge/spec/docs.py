@@ -3,6 +3,7 @@
     python -m reelforge.spec.docs > docs/timeline.md
     python -m reelforge.spec.docs text > docs/text.md
     python -m reelforge.spec.docs overlay > docs/overlay.md
+    python -m reelforge.spec.docs backgrounds > docs/backgrounds.md
 """
 
 from __future__ import annotations
@@ -131,6 +132,29 @@ names it and the fix; the batch goes on and exits with code 2.
 """
 
 
+BACKGROUNDS_HEADER = """\
+# Backgrounds reference
+
+Generated from the schema by `make docs` (`python -m reelforge.spec.docs backgrounds`); do not edit by hand.
+
+In the `balanced` and `premium` scene modes a subject is cut out and composited onto one of these
+backgrounds (`reelforge.imaging.backgrounds.render_background`), standing on it with a contact
+shadow (`reelforge.imaging.composite.composite_subject`). A background is an object with a `type`,
+or a shorthand string: a colour (`"#223344"`, `"navy"`) or a texture name (`"marble"`).
+
+```yaml
+background: marble
+background: {type: gradient, stops: ["#0f2027", "#2c5364"], angle: 135}
+background: {type: image, path: shelf.jpg, fit: contain-blur, blur: 6}
+background: {type: texture, name: wood, color: "#8a5a3a", seed: 7, scale: 1.5}
+```
+
+Textures are drawn locally from seeded noise: the same seed and size always give the same
+pixels, and lengths scale with the frame, so 1080p and 4K look alike. Every type renders a
+1080p frame in under 0.3 s on one core (`bench/bench_backgrounds.py`).
+"""
+
+
 def _type(prop: dict[str, Any]) -> str:
     if "$ref" in prop:
         name = prop["$ref"].split("/")[-1]
@@ -172,6 +196,8 @@ def _model(name: str, schema: dict[str, Any]) -> list[str]:
 
 
 def render_markdown(name: str = "timeline") -> str:
+    if name == "backgrounds":
+        return _backgrounds_markdown()
     schema = json_schema(name)
     title = {"timeline": "Timeline", "text": "Style", "overlay": "OverlayJob"}[name]
     parts = [{"timeline": HEADER, "text": TEXT_HEADER, "overlay": OVERLAY_HEADER}[name], *_model(title, schema)]
@@ -179,6 +205,16 @@ def render_markdown(name: str = "timeline") -> str:
         parts += _model(sub_name, sub)
     if name == "text":
         parts += _presets_section() + [TEXT_AI_SECTION]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _backgrounds_markdown() -> str:
+    from reelforge.spec.backgrounds import ContactShadow, background_json_schema
+
+    parts = [BACKGROUNDS_HEADER]
+    for sub_name, sub in background_json_schema().get("$defs", {}).items():
+        parts += _model(sub_name, sub)
+    parts += _model("ContactShadow", ContactShadow.model_json_schema())
     return "\n".join(parts).rstrip() + "\n"
 
 
