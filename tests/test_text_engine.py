@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reelforge.errors import ProviderUnavailable, SpecError
+from reelforge.errors import SpecError
 from reelforge.imaging.text.engine import layout, render_styled
 from reelforge.imaging.text.presets import get_style, preset_names, presets
 from reelforge.pipelines.text import text_image
@@ -196,10 +196,10 @@ def test_overrides_are_validated_and_unknown_styles_list_the_choices() -> None:
     assert "sale-badge" in (info.value.hint or "")
 
 
-def test_ai_engine_is_a_clear_not_yet() -> None:
-    with pytest.raises(ProviderUnavailable) as info:
-        text_image("SALE", "sale-badge", engine="ai")
-    assert "--engine local" in (info.value.hint or "")
+def test_unknown_engine_names_the_choices() -> None:
+    with pytest.raises(SpecError) as info:
+        text_image("SALE", "sale-badge", engine="magic")
+    assert "local, ai" in (info.value.hint or "")
 
 
 def test_text_command_writes_an_rgba_png(tmp_path: Path) -> None:
@@ -216,7 +216,7 @@ def test_text_command_writes_an_rgba_png(tmp_path: Path) -> None:
 def test_text_command_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "x.png"
     for args, expected in [(["--style", "nope"], "unknown text style"), (["--size", "-3"], "size"),
-                           (["--font", "Nope"], "unknown font"), (["--engine", "ai"], "--engine local"),
+                           (["--font", "Nope"], "unknown font"), (["--engine", "magic"], "unknown text engine"),
                            (["--color", "blurple"], "fill.color")]:
         result = cli("text", "hi", *args, "-o", str(out))
         assert result.returncode == 2 and expected in result.stderr, (args, result.stderr)

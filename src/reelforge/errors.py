@@ -100,3 +100,10 @@ class BudgetExceeded(ReelforgeError):
     """A call would push the run past its budget."""
 
     exit_code = 2
+
+
+class QualityError(ReelforgeError):
+    """A produced image failed a check a person would make by eye (a blank cut-out, no backdrop to
+    remove); nothing is written. `hint` says what to try next."""
+
+    exit_code = 2

@@ -45,6 +45,12 @@ class Call:
     started: float
     ended: float = 0.0
     status: int = 0
+    image: bytes = PNG  # what an "ok" answer carries (FakeImageAPI.answer_with sets it)
+    image_type: str = "image/png"
+
+    @property
+    def image_b64(self) -> str:
+        return base64.b64encode(self.image).decode()
 
 
 @dataclass
@@ -71,6 +77,7 @@ class FakeImageAPI:
         self.retry_after = retry_after
         self.script: list[str] = []
         self.default = "ok"
+        self.image, self.image_type = PNG, "image/png"
         self.calls: list[Call] = []
         self.in_flight = self.max_in_flight = self.rejected = 0
         self._lock = threading.Lock()
@@ -104,6 +111,10 @@ class FakeImageAPI:
             env[keys[self.dialect]] = "test-key"
         return env
 
+    def answer_with(self, image: bytes, media_type: str = "image/png") -> None:
+        """Answer successful requests with this image (e.g. text drawn on white) from now on."""
+        self.image, self.image_type = image, media_type
+
     def prompts(self, since: int = 0, status: int | None = None) -> list[str]:
         with self._lock:
             return [c.prompt for c in self.calls[since:] if status is None or c.status == status]
@@ -129,7 +140,8 @@ class FakeImageAPI:
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
         raw = request.rfile.read(int(request.headers.get("Content-Length") or 0))
         body, prompt = _parse(self.dialect, request.headers.get("Content-Type", ""), raw)
-        call = Call(request.path, prompt, "", body, {k.lower(): v for k, v in request.headers.items()}, time.time())
+        call = Call(request.path, prompt, "", body, {k.lower(): v for k, v in request.headers.items()}, time.time(),
+                    image=self.image, image_type=self.image_type)
         with self._lock:
             self.calls.append(call)
             self.in_flight += 1
@@ -215,7 +227,7 @@ class GeminiRoute:
     @staticmethod
     def ok(call: Call) -> Reply:
         return _json(200, {"candidates": [{"content": {"role": "model", "parts": [
-            {"text": "Here is your image."}, {"inlineData": {"mimeType": "image/png", "data": PNG_B64}}]},
+            {"text": "Here is your image."}, {"inlineData": {"mimeType": call.image_type, "data": call.image_b64}}]},
             "finishReason": "STOP", "index": 0}],
             "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 1290, "totalTokenCount": 1302},
             "modelVersion": "gemini-2.5-flash-image"})
@@ -245,7 +257,7 @@ class ImagenRoute(GeminiRoute):
     @staticmethod
     def ok(call: Call) -> Reply:
         count = int(call.body.get("parameters", {}).get("sampleCount", 1))
-        return _json(200, {"predictions": [{"bytesBase64Encoded": PNG_B64, "mimeType": "image/png"}] * count})
+        return _json(200, {"predictions": [{"bytesBase64Encoded": call.image_b64, "mimeType": call.image_type}] * count})
 
     @staticmethod
     def noimage(call: Call) -> Reply:
@@ -267,7 +279,7 @@ class OpenAIRoute:
     @staticmethod
     def ok(call: Call) -> Reply:
         count = int(call.body.get("n", 1)) if isinstance(call.body, dict) and "n" in call.body else 1
-        return _json(200, {"created": int(time.time()), "data": [{"b64_json": PNG_B64}] * count,
+        return _json(200, {"created": int(time.time()), "data": [{"b64_json": call.image_b64}] * count,
                            "usage": {"total_tokens": 100}})
 
     @staticmethod
@@ -294,7 +306,7 @@ class FluxRoute:
 
     @staticmethod
     def ok(call: Call) -> Reply:
-        return Reply(200, PNG, "image/png")
+        return Reply(200, call.image, call.image_type)
 
     @staticmethod
     def badkey(call: Call) -> Reply:
@@ -311,7 +323,7 @@ class SDWebUIRoute:
     @staticmethod
     def ok(call: Call) -> Reply:
         count = int(call.body.get("batch_size", 1))
-        return _json(200, {"images": [PNG_B64] * count, "parameters": call.body, "info": "{}"})
+        return _json(200, {"images": [call.image_b64] * count, "parameters": call.body, "info": "{}"})
 
     @staticmethod
     def noimage(call: Call) -> Reply:

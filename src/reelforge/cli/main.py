@@ -144,8 +144,19 @@ def text(
     color: Annotated[str | None, typer.Option("--color", help="Solid fill colour (#rrggbb or a name).")] = None,
     width: Annotated[int | None, typer.Option("--width", help="Wrap at this width (px); with --height, fit a box.")] = None,
     height: Annotated[int | None, typer.Option("--height", help="With --width: auto-fit the text into the box.")] = None,
-    engine: Annotated[str, typer.Option("--engine", help="local (typographic engine); ai arrives with the image "
-                                                         "providers.")] = "local",
+    engine: Annotated[str, typer.Option("--engine", help="local (typographic engine) or ai (an image provider "
+                                                         "draws it on a plain backdrop, cut out with key).")] = "local",
+    provider: Annotated[str | None, typer.Option("--provider", "-p", help="With --engine ai: local (offline draft), "
+                                                                          "gemini, openai, imagen, flux, sdwebui "
+                                                                          "(default: REELFORGE_IMAGE_PROVIDER or "
+                                                                          "local).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="With --engine ai: print the prompt, provider, model and "
+                                                            "estimated cost; call nothing.")] = False,
+    budget: Annotated[float | None, typer.Option("--budget", help="With --engine ai: refuse a call that would cost "
+                                                                  "more than this many USD.")] = None,
+    refresh: Annotated[list[str] | None, typer.Option("--refresh", help="With --engine ai: redo a cached step: "
+                                                                        "image.generate (a new, billed image), "
+                                                                        "text.cutout, or all.")] = None,
     list_styles: Annotated[bool, typer.Option("--list", help="List the presets and exit.")] = False,
 ) -> None:
     """Render text in a style (sale-badge, neon, gold-3d, …) to a tight RGBA PNG."""
@@ -158,14 +169,61 @@ def text(
             for name, preset in presets().items():
                 typer.echo(f"{name:15} {preset.description}")
             return
-        if not words or output is None:
+        if not words or (output is None and not dry_run):
             _fail(_usage('give the text and -o OUT.png, e.g. reelforge text "SALE 50% OFF" --style sale-badge -o sale.png'))
-        assert words is not None and output is not None
+        assert words is not None
         from reelforge.pipelines.text import render_text_png, style_overrides
 
-        image = render_text_png(words, output, style, style_overrides(font, size, color, width, height), engine=engine)
+        overrides = style_overrides(font, size, color, width, height)
+        ai = _text_ai_options(engine, provider, dry_run, budget, refresh)
+        if dry_run:
+            _print_text_plan(words, style, overrides, ai)
+            return
+        assert output is not None
+        image = render_text_png(words, output, style, overrides, engine=engine, **ai)
     except ReelforgeError as exc:
         _fail(exc)
+    _print_text_result(output, image)
+
+
+def _text_ai_options(engine: str, provider: str | None, dry_run: bool, budget: float | None,
+                     refresh: list[str] | None) -> dict[str, Any]:
+    """The AI engine's options; naming one with --engine local is a mistake worth saying."""
+    given = {"--provider": provider, "--dry-run": dry_run or None, "--budget": budget, "--refresh": refresh}
+    if engine != "ai":
+        extra = [flag for flag, value in given.items() if value is not None]
+        if extra:
+            raise _usage(f"{', '.join(extra)} apply to --engine ai only")
+        return {}
+    return {"provider": provider, "budget_usd": budget, "refresh": tuple(refresh or ())}
+
+
+def _print_text_plan(words: str, style: str | None, overrides: dict[str, Any], ai: dict[str, Any]) -> None:
+    from reelforge.pipelines.text import plan_text_image
+
+    plan = plan_text_image(words, style, overrides, provider=ai["provider"], refresh=ai["refresh"])
+    for note in plan.notes:
+        typer.secho(f"note: {note}", fg="yellow", err=True)
+    typer.echo(f"provider: {plan.provider}  model: {plan.model or '(not configured)'}  aspect: {plan.prompt.aspect}  "
+               f"backdrop: {plan.prompt.backdrop}")
+    typer.echo("prompt:")
+    typer.echo("  " + plan.prompt.prompt.replace("\n", "\n  "))
+    cost = plan.plan.estimate_usd
+    total = "unknown (no price for this model)" if cost is None else f"${cost:.4f}"
+    state = "cached: no call, $0" if plan.cached else f"{plan.plan.calls} call(s), estimated cost {total}"
+    typer.echo(f"plan: {state}")
+
+
+def _print_text_result(output: Path | None, image: Any) -> None:
+    made = image.info.get("text_ai")
+    if made:
+        for line in made["notes"]:
+            typer.secho(f"note: {line}", fg="yellow", err=True)
+        for line in made["warnings"]:
+            typer.secho(f"warning: {line}", fg="yellow", err=True)
+        source = "cached, no call" if made["cached"] else f"{made['calls']} call(s)"
+        typer.echo(f"{made['provider']}/{made['model']}{' (draft)' if made['draft'] else ''}: {source}, "
+                   f"cost ${made['cost_usd']:.4f}")
     typer.echo(f"wrote {output} ({image.width}x{image.height})")
 
 
@@ -176,6 +234,10 @@ def overlay(
     image: Annotated[Path | None, typer.Option("--image", help="Picture to overlay (PNG with transparency, …).")] = None,
     words: Annotated[str | None, typer.Option("--text", help="Text to overlay (rendered with --style).")] = None,
     style: Annotated[str | None, typer.Option("--style", help="Text preset (`reelforge text --list`).")] = None,
+    engine: Annotated[str | None, typer.Option("--engine", help="Who draws --text: local or ai (an image provider, "
+                                                                "cut out; see `reelforge text`).")] = None,
+    provider: Annotated[str | None, typer.Option("--provider", "-p", help="With --engine ai: the image "
+                                                                          "provider.")] = None,
     spec: Annotated[Path | None, typer.Option("--spec", help="YAML/JSON file with several overlays "
                                                              "(docs/overlay.md).")] = None,
     position: Annotated[str, typer.Option("--position", help="top-left … bottom-right, center, or x,y "
@@ -202,7 +264,8 @@ def overlay(
     from reelforge.pipelines.overlay import overlay_batch
 
     try:
-        job = _overlay_job(spec, image, words, style, position, margin, scale, opacity, start, end, fade,
+        job = _overlay_job(spec, image, words, {"style": style, "engine": engine, "provider": provider}, position,
+                           margin, scale, opacity, start, end, fade,
                            {"format": fmt, "codec": codec, "crf": crf, "preset": preset})
         with _BatchProgress() as progress:
             result = overlay_batch(videos, job, output, jobs=jobs, on_event=progress.handle)
@@ -213,7 +276,8 @@ def overlay(
         raise typer.Exit(2)
 
 
-def _overlay_job(spec: Path | None, image: Path | None, words: str | None, style: str | None, position: str,
+def _overlay_job(spec: Path | None, image: Path | None, words: str | None, text_options: dict[str, str | None],
+                 position: str,
                  margin: str, scale: float | None, opacity: float, start: float, end: float | None, fade: float,
                  encoding: dict[str, Any]) -> Any:
     """The job from --spec, or one overlay from the flags; encoding flags win over the spec's."""
@@ -232,7 +296,7 @@ def _overlay_job(spec: Path | None, image: Path | None, words: str | None, style
         return job.model_copy(update={"encoding": job.encoding.model_copy(update=chosen)}) if chosen else job
     if (image is None) == (words is None):
         raise _usage("give one overlay: --image PNG or --text \"…\" (or several in a --spec file)")
-    item = {"image": str(image) if image else None, "text": words, "style": style, "position": position,
+    item = {"image": str(image) if image else None, "text": words, **text_options, "position": position,
             "margin": margin, "scale": scale, "opacity": opacity, "start": start, "end": end, "fade": fade}
     doc = {"overlays": [{k: v for k, v in item.items() if v is not None}], "encoding": chosen}
     return validate_model(OverlayJob, doc, what="set of overlay options", source="the command line")

@@ -52,6 +52,11 @@ class Overlay(Strict):
     text: str | None = Field(None, description="Text to render with `style` (never passed to ffmpeg as text).")
     style: str | Style | None = Field(None, description="Text style: a preset name (`reelforge text --list`) or a "
                                                         "full style object (docs/text.md).")
+    engine: Literal["local", "ai"] = Field("local", description="Who draws `text`: `local` (the typographic "
+                                                               "engine) or `ai` (an image provider, cut out with key; "
+                                                               "generated once, cached, scaled per frame size).")
+    provider: str | None = Field(None, description="With `engine: ai`: the image provider (gemini, openai, imagen, "
+                                                   "flux, sdwebui, local); default REELFORGE_IMAGE_PROVIDER.")
     position: Anchor | tuple[str | float, str | float] = Field(
         "bottom-right", description="An anchor (top-left … bottom-right) or the overlay's top-left corner as "
                                     "x,y in pixels or percentages of the frame (`10%,5%`).")
@@ -83,8 +88,8 @@ class Overlay(Strict):
             raise ValueError("give exactly one of `image` or `text`")
         if self.text is not None and not self.text.strip():
             raise ValueError("`text` is empty")
-        if self.style is not None and self.text is None:
-            raise ValueError("`style` applies to `text` overlays only")
+        if self.text is None and (self.style is not None or self.engine != "local" or self.provider is not None):
+            raise ValueError("`style`, `engine` and `provider` apply to `text` overlays only")
         if self.end is not None and self.end <= self.start:
             raise ValueError(f"`end` ({self.end}) must be after `start` ({self.start})")
         if self.end is not None and self.fade * 2 > self.end - self.start:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from reelforge.spec.backgrounds import BackgroundSpec, ContactShadow
+from reelforge.spec.backgrounds import Background, ContactShadow
 from reelforge.spec.timeline import MOTION_PRESETS, KenBurns, Music, Strict, TextLayer, Transition, _expand_transition
 
 Mode = Literal["speed", "balanced", "premium"]
@@ -82,7 +82,7 @@ class Scene(Strict):
     duration: float | None = Field(None, gt=0, le=600, description="Seconds on screen (default: the spec's duration).")
     caption: str | None = Field(None, min_length=1, description="Text shown over the scene.")
     motion: KenBurns | None | Literal["default"] = Field("default", description="Ken Burns move, a preset name, none, or default (the spec's).")
-    background: BackgroundSpec | None = Field(None, description="This scene's background (default: the spec's).")
+    background: Background | None = Field(None, description="This scene's background (default: the spec's).")
     transition: Transition | None = Field(None, description="Transition into the next scene (default: the spec's).")
     seed: int | None = Field(None, description="Seed for the generator, where it supports one.")
 
@@ -112,7 +112,7 @@ class ScenesSpec(Strict):
     mode: Mode = Field("balanced", description="speed = background described in the prompt, no cut-out; balanced = "
                                                "generate on white, cut out, composite; premium = balanced + refined "
                                                "edges (or a cloud cut-out) and a high-quality encode.")
-    background: BackgroundSpec = Field("studio", validate_default=True, description="Background behind cut-out subjects (described in words in speed mode).")
+    background: Background = Field("studio", validate_default=True, description="Background behind cut-out subjects (described in words in speed mode).")
     duration: float = Field(3.0, gt=0, le=600, description="Seconds per scene unless a scene sets its own.")
     transition: Transition | None = Field(default_factory=lambda: Transition(name="fade", duration=0.5),
                                           description="Transition between scenes; null or `cut` for hard cuts.")

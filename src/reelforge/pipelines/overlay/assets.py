@@ -71,11 +71,21 @@ def _text_picture(item: Overlay, frame: Size) -> Image.Image:
     base = item.style if isinstance(item.style, Style) else get_style(item.style or DEFAULT_TEXT_STYLE)
     natural = min(frame) / REFERENCE_SHORT_SIDE
     image = text_image(item.text, base, _scaled(base, natural))
+    if item.engine == "ai":
+        return _ai_text_picture(item, base, image.width if item.scale is None else round(item.scale * frame[0]))
     if item.scale is None:
         return image
     target = round(item.scale * frame[0])
     image = text_image(item.text, base, _scaled(base, natural * target / image.width))
     return _resize_to_width(image, target)
+
+
+def _ai_text_picture(item: Overlay, style: Style, width: int) -> Image.Image:
+    """Drawn by an image provider once (the run caches it, so other frame sizes cost no call) and
+    scaled to `width`: by default the width the typographic engine gives the same text."""
+    assert item.text is not None
+    image = text_image(item.text, style, engine="ai", provider=item.provider)
+    return _resize_to_width(image, width)
 
 
 class AssetCache:
