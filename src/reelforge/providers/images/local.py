@@ -36,7 +36,7 @@ class LocalDraftCards:
     process pool (the object pickles: it holds no clients)."""
 
     name: str = "local"
-    model: str = "draft-card"
+    model: str = "draft-card-2"  # the model id is part of every step key: bump it when the card changes
     capabilities: ImageCapabilities = field(default_factory=lambda: ImageCapabilities(
         max_references=4, max_count=8, seed=True, negative_prompt=True))
     cpu_bound: bool = True
