@@ -243,3 +243,12 @@ def test_the_schema_is_exported() -> None:
     assert result.returncode == 0
     schema = json.loads(result.stdout)
     assert {"scenes", "mode", "background", "qa"} <= set(schema["properties"])
+
+
+def test_a_cloud_cut_out_without_its_key_fails_before_any_call(api: ProductAPI, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, [{"prompt": "a mug"}], provider="gemini", mode="premium",
+                      cutout={"method": "removebg"})
+    result = run_cli("scenes", str(spec), "-o", str(tmp_path / "x.mp4"), data=tmp_path / "d",
+                     env={**api.env(), "REMOVEBG_API_KEY": ""})
+    assert result.returncode == 2 and "REMOVEBG_API_KEY" in result.stderr, result.stderr
+    assert api.calls == []

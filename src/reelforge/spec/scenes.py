@@ -12,7 +12,15 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from reelforge.spec.backgrounds import Background, ContactShadow
-from reelforge.spec.timeline import MOTION_PRESETS, KenBurns, Music, Strict, TextLayer, Transition, _expand_transition
+from reelforge.spec.timeline import (
+    MOTION_PRESETS,
+    KenBurns,
+    Music,
+    Strict,
+    TextLayer,
+    Transition,
+    _expand_transition,
+)
 
 Mode = Literal["speed", "balanced", "premium"]
 MODES = ("speed", "balanced", "premium")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from reelforge.pipelines.scenes.job import SceneResult, ScenesFailed, ScenesJob, ScenesPlan, ScenesResult
+from reelforge.pipelines.scenes.job import (
+    SceneResult,
+    ScenesFailed,
+    ScenesJob,
+    ScenesPlan,
+    ScenesResult,
+)
 from reelforge.pipelines.scenes.load import load_scenes
 
 __all__ = ["SceneResult", "ScenesFailed", "ScenesJob", "ScenesPlan", "ScenesResult", "load_scenes"]

@@ -22,6 +22,10 @@ from reelforge.imaging.image_qa import ImageChecks, QAFailed, check_image
 from reelforge.runtime import ActionResult, Output, StepContext
 
 PNG = "image/png"
+# Local cut-outs run in their own one-process pool: the process holds the ML session (rembg and
+# onnxruntime, about 280 MB resident, 600 MB while it works), so only one such process exists
+# while composites and backgrounds run beside it in the default pool.
+CUTOUT_POOL = "cutout"
 
 
 def _single_input(ctx: StepContext) -> tuple[str, Any]:
@@ -53,8 +57,7 @@ class CheckImage:
 
 def cut_subject(data: bytes, method: str, model: str, min_subject: float) -> tuple[bytes, dict[str, Any]]:
     """The RGBA subject (PNG) and the cut-out's metadata; QAFailed when no subject is left."""
-    from reelforge.pipelines.cutout import cutout_result
-    from reelforge.pipelines.cutout import crop_to_subject
+    from reelforge.pipelines.cutout import crop_to_subject, cutout_result
 
     with Image.open(io.BytesIO(data)) as img:
         rgb = img.convert("RGB")
@@ -65,7 +68,21 @@ def cut_subject(data: bytes, method: str, model: str, min_subject: float) -> tup
         coverage = 0.0 if qa is None else qa.coverage
         raise QAFailed(f"no subject left after the cut-out ({method}): coverage {coverage:.1%}, "
                        f"flags {', '.join(qa.flags) if qa else 'none'}", ["no-subject"])
-    return png_bytes(crop_to_subject(result.image, 0.02)), meta
+    png = png_bytes(crop_to_subject(result.image, 0.02))
+    del result, rgb
+    release_memory()
+    return png, meta
+
+
+def release_memory() -> None:
+    """Hand freed heap back to the OS (glibc keeps it otherwise): a pool worker that just cut out
+    a large image would hold its peak for the rest of the run."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name and hasattr(ctypes.CDLL(name), "malloc_trim"):
+        ctypes.CDLL(name).malloc_trim(0)
 
 
 class CutoutSubject:
@@ -80,7 +97,7 @@ class CutoutSubject:
         if ctx.step.provider:  # a cloud cut-out: network-bound, so a thread, not the process pool
             png, meta = await asyncio.to_thread(cut_subject, *args)
         else:
-            png, meta = await ctx.run_cpu(cut_subject, *args)
+            png, meta = await ctx.run_cpu(cut_subject, *args, pool=CUTOUT_POOL)
         return ActionResult([Output(png, PNG, {"cutout": meta})], billed=1, meta={"cutout": meta})
 
 
@@ -114,7 +131,10 @@ def composite_png(subject: bytes, background: bytes, placement: dict[str, Any]) 
     shadow = None if placement["shadow"] is None else ContactShadow.model_validate(placement["shadow"])
     frame = composite_subject(subject_rgba, backdrop, scale=placement["scale"], anchor=placement["anchor"],
                               shadow=shadow)
-    return png_bytes(frame)
+    png = png_bytes(frame)
+    del frame, subject_rgba, backdrop
+    release_memory()
+    return png
 
 
 class CompositeScene:

@@ -79,7 +79,7 @@ def apply_policy(job: ScenesJob, scene: SceneResult, store: LocalArtifactStore) 
 def build_timeline(job: ScenesJob, shown: list[SceneResult]) -> dict[str, Any]:
     """The scenes as a timeline document: one image clip per scene, captions, transitions, music."""
     spec = job.spec
-    clips = []
+    clips: list[dict[str, Any]] = []
     for result in shown:
         scene = spec.scenes[result.index]
         motion = spec.motion if scene.motion == "default" else scene.motion

@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from reelforge.pipelines.images import GenerateImage
-from reelforge.pipelines.scenes.actions import CheckImage, CompositeScene, CutoutSubject, RenderBackground
+from reelforge.pipelines.scenes.actions import (
+    CheckImage,
+    CompositeScene,
+    CutoutSubject,
+    RenderBackground,
+)
 from reelforge.pipelines.scenes.prompts import scene_prompt
 from reelforge.runtime import Step
 from reelforge.spec.scenes import CLOUD_CUTOUTS, Scene, ScenesSpec

@@ -8,6 +8,7 @@ finished, and editing one scene's prompt regenerates only that scene."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 from reelforge.errors import BudgetExceeded, InputError, ReelforgeError
 from reelforge.imaging.image_qa import QAFailed
 from reelforge.pipelines.images import configured_model, planning_stand_in
-from reelforge.pipelines.scenes.actions import all_actions
+from reelforge.pipelines.scenes.actions import CUTOUT_POOL, all_actions
 from reelforge.pipelines.scenes.graph import GraphBuilder, SceneSteps
 from reelforge.providers.image import ImageGenerator
 from reelforge.runtime import (
@@ -194,7 +195,8 @@ class ScenesJob:
         data = settings.data_dir
         runner = Runner(actions=all_actions(), store=LocalArtifactStore(data / "artifacts"),
                         pricing=load_pricing(settings.pricing_file), limits={self.provider: limits},
-                        records=RunStore(settings.database), providers=lambda name: generator)
+                        records=RunStore(settings.database), providers=lambda name: generator,
+                        pools={CUTOUT_POOL: 1, "default": max(1, (os.cpu_count() or 2) - 1)})
         if self.on_event:
             runner.bus.subscribe(self.on_event)
         return runner, generator
@@ -209,7 +211,7 @@ class ScenesJob:
         if not ok:
             from reelforge.errors import ProviderUnavailable
 
-            raise ProviderUnavailable(f"the cut-out provider {method} is not usable: {why}", field="cutout.method",
+            raise ProviderUnavailable(f"cutout.method: the cut-out provider {method} is not usable: {why}",
                                       hint="set its key, or use cutout.method: refine (local)")
 
     def _check_output(self) -> None:
