@@ -27,6 +27,7 @@ def finish(job: ScenesJob, scenes: dict[int, SceneResult], reports: list[RunRepo
 
     failed = [s for s in scenes.values() if s.frame is None]
     paths = report_paths(job.output)
+    job.output.parent.mkdir(parents=True, exist_ok=True)
     if failed and job.spec.qa.on_fail == "fail":
         report = build_report(job, scenes, reports, stages, None, None, started)
         write_json(paths["report"], report)
