@@ -22,7 +22,9 @@ def product_on_white(prompt: str, size: tuple[int, int] = (1344, 768)) -> bytes:
     img = Image.new("RGB", size, (255, 255, 255))
     draw = ImageDraw.Draw(img)
     w, h = size
-    draw.rounded_rectangle((w * 0.4, h * 0.2, w * 0.6, h * 0.85), radius=int(h * 0.05), fill=colour)
+    half = 0.07 + digest[3] % 8 / 100  # body width and height vary per prompt too
+    draw.rounded_rectangle((w * (0.5 - half), h * (0.2 + digest[4] % 10 / 100), w * (0.5 + half), h * 0.85),
+                           radius=int(h * 0.05), fill=colour)
     draw.ellipse((w * 0.45, h * 0.1, w * 0.55, h * 0.3), fill=tuple(c // 2 for c in colour))
     buffer = io.BytesIO()
     img.save(buffer, "PNG")
@@ -49,7 +51,7 @@ class ProductAPI(FakeImageAPI):
         key = call.prompt.split(",")[0]
         self.seen[key] = self.seen.get(key, 0) + 1
         blank = "BLANK " in call.prompt or ("BLANKONCE" in call.prompt and self.seen[key] == 1)
-        data = blank_white() if blank else product_on_white(key)
+        data = blank_white() if blank else product_on_white(call.prompt)  # another prompt, another image
         return _json(200, {"candidates": [{"content": {"role": "model", "parts": [
             {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(data).decode()}}]},
             "finishReason": "STOP", "index": 0}]})

@@ -33,6 +33,8 @@ def scenes(
     from reelforge.cli.main import _fail
     from reelforge.errors import ReelforgeError
 
+    # a path given on the command line is relative to where the command runs, not to the spec
+    music = str(Path(music).resolve()) if music else None
     overrides = {"mode": mode, "provider": provider, "model": model, "aspect": aspect, "resolution": resolution,
                  "background": background, "duration": duration, "music": music}
     try:

@@ -55,13 +55,24 @@ class CheckImage:
         return ActionResult([Output(data, artifact.media_type, {"qa": qa.as_dict()})], meta={"qa": qa.as_dict()})
 
 
+def decode_upright(data: bytes) -> Image.Image:
+    """RGBA, turned upright by its EXIF orientation (phone photos), any mode normalized (16-bit,
+    CMYK, palette) — the same decoding the renderer gives image files."""
+    from PIL import ImageOps
+
+    from reelforge.imaging.load import normalize_mode
+
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        return normalize_mode(ImageOps.exif_transpose(img))
+
+
 def cut_subject(data: bytes, method: str, model: str, min_subject: float) -> tuple[bytes, dict[str, Any]]:
     """The RGBA subject (PNG) and the cut-out's metadata; QAFailed when no subject is left."""
     from reelforge.pipelines.cutout import crop_to_subject, cutout_result
 
-    with Image.open(io.BytesIO(data)) as img:
-        rgb = img.convert("RGB")
-    result = cutout_result(rgb, method, model=model)
+    rgba = decode_upright(data)
+    result = cutout_result(rgba, method, model=model)  # an already-transparent image keeps its alpha
     meta = result.metadata()
     qa = result.qa
     if qa is None or {"empty-mask", "full-mask"} & set(qa.flags) or qa.coverage < min_subject:
@@ -69,7 +80,7 @@ def cut_subject(data: bytes, method: str, model: str, min_subject: float) -> tup
         raise QAFailed(f"no subject left after the cut-out ({method}): coverage {coverage:.1%}, "
                        f"flags {', '.join(qa.flags) if qa else 'none'}", ["no-subject"])
     png = png_bytes(crop_to_subject(result.image, 0.02))
-    del result, rgb
+    del result, rgba
     release_memory()
     return png, meta
 

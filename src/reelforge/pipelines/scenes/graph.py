@@ -46,6 +46,8 @@ class GraphBuilder:
     provider: str
     model: str
     size: tuple[int, int]
+    delivered_aspect: float  # width / height the provider returns for the spec's aspect
+    takes_seeds: bool = False
     _backgrounds: dict[str, Step] = field(default_factory=dict)
 
     def round(self, scenes: list[int], variation: int) -> tuple[list[SceneSteps], list[Step]]:
@@ -62,7 +64,7 @@ class GraphBuilder:
         prompt = None
         if scene.prompt is not None:
             prompt = scene_prompt(scene.prompt, self.spec.mode, self.spec.aspect, self.background_of(scene))
-            steps.append(self._generate(tag, scene, prompt, variation))
+            steps.append(self._generate(tag, index, prompt, variation))
         steps.append(self._check(tag, scene, steps[0].id if steps else None))
         if self.spec.mode != "speed":
             steps.append(self._cutout(tag, steps[-1].id))
@@ -74,12 +76,21 @@ class GraphBuilder:
     def background_of(self, scene: Scene) -> Any:
         return scene.background if scene.background is not None else self.spec.background
 
-    def _generate(self, tag: str, scene: Scene, prompt: str, variation: int) -> Step:
-        seed = None if scene.seed is None else scene.seed + variation
+    def _generate(self, tag: str, index: int, prompt: str, variation: int) -> Step:
+        scene = self.spec.scenes[index]
+        seed = scene.seed
+        if variation and self.takes_seeds:  # a regeneration must ask for a different image
+            seed = (scene.seed if scene.seed is not None else _seed_of(prompt)) + variation
         params = {"prompt": prompt, "aspect": self.spec.aspect, "seed": seed, "negative_prompt": None,
-                  "variant": variation}
+                  "variant": variation, "repeat": self._repeat(index)}
         return Step(f"{tag}.image", GenerateImage.kind, params, self.provider, self.model,
                     label=scene.prompt or "", billing=("image", 1))
+
+    def _repeat(self, index: int) -> int:
+        """How many earlier scenes ask for the very same image: two scenes with one prompt are two
+        images (two keys), and inserting other scenes does not change which is which."""
+        scene = self.spec.scenes[index]
+        return sum(1 for s in self.spec.scenes[:index] if (s.prompt, s.seed) == (scene.prompt, scene.seed))
 
     def _check(self, tag: str, scene: Scene, generated: str | None) -> Step:
         qa = self.spec.qa
@@ -87,8 +98,9 @@ class GraphBuilder:
             params = {"min_size": 16, "aspect": None, "aspect_tolerance": 1.0, "min_contrast": qa.min_contrast}
             return Step(f"{tag}.check", CheckImage.kind, params, files={"image": Path(scene.image or "")},
                         label=f"{Path(scene.image or '').name}: check")
-        aspect_w, aspect_h = (int(x) for x in self.spec.aspect.split(":"))
-        params = {"min_size": qa.min_size, "aspect": aspect_w / aspect_h, "aspect_tolerance": qa.aspect_tolerance,
+        # The aspect matters where the image fills the frame (speed); a cut-out is cropped anyway.
+        aspect = self.delivered_aspect if self.spec.mode == "speed" else None
+        params = {"min_size": qa.min_size, "aspect": aspect, "aspect_tolerance": qa.aspect_tolerance,
                   "min_contrast": qa.min_contrast}
         return Step(f"{tag}.check", CheckImage.kind, params, needs=(generated,), label=f"{tag}: check")
 
@@ -116,3 +128,9 @@ class GraphBuilder:
         subject = self.spec.subject
         shadow = None if subject.shadow is None else subject.shadow.model_dump(mode="json")
         return {"scale": subject.scale, "anchor": subject.anchor, "shadow": shadow}
+
+
+def _seed_of(prompt: str) -> int:
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4], "big") % 1_000_000

@@ -20,7 +20,7 @@ from reelforge.imaging.image_qa import QAFailed
 from reelforge.pipelines.images import configured_model, planning_stand_in
 from reelforge.pipelines.scenes.actions import CUTOUT_POOL, all_actions
 from reelforge.pipelines.scenes.graph import GraphBuilder, SceneSteps
-from reelforge.providers.image import ImageGenerator
+from reelforge.providers.image import ImageGenerator, ImageRequest, check_request, parse_aspect
 from reelforge.runtime import (
     Event,
     Limits,
@@ -53,6 +53,7 @@ class SceneResult:
     qa_flags: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     cutout: dict[str, Any] | None = None
+    error: BaseException | None = None  # a failure regenerating cannot fix (key, budget, …)
 
 
 @dataclass
@@ -126,8 +127,6 @@ class ScenesJob:
         result.prompt_sent = sc.prompt_sent or result.prompt_sent
         outcomes = [report.outcomes[i] for i in sc.ids if i in report.outcomes]
         for outcome in outcomes:
-            if outcome.result and "qa" in outcome.result.meta:
-                result.qa_flags = []  # a later round's image replaces the earlier one's flags
             if outcome.result and "cutout" in outcome.result.meta:
                 result.cutout = outcome.result.meta["cutout"]
         frame = report.outcomes.get(sc.frame_step)
@@ -136,11 +135,15 @@ class ScenesJob:
             result.frame = runner.store.path_of(frame.result.artifacts[0])  # type: ignore[attr-defined]
             return False
         failure = next((o for o in outcomes if o.state == "failed"), None)
+        if failure is None:  # skipped: a shared step it needs (its background) failed
+            failure = next((o for o in report.outcomes.values() if o.state == "failed"), None)
         error = failure.error if failure and failure.error else "did not finish"
         result.errors.append(f"attempt {result.attempts}: {error}")
         if failure is not None and isinstance(failure.exception, QAFailed):
             result.qa_flags = sorted(set(result.qa_flags) | set(failure.exception.flags))
             return self.spec.scenes[sc.index].prompt is not None  # a file cannot be regenerated
+        result.error = (failure.exception if failure and failure.exception
+                        else ReelforgeError(f"scene {sc.index + 1}: {error}"))
         return False
 
     async def _check_budget(self, runner: Runner, builder: GraphBuilder) -> None:
@@ -148,6 +151,12 @@ class ScenesJob:
             return
         _, steps = builder.round(list(range(len(self.spec.scenes))), 0)
         plan = await runner.plan(steps, self.refresh)
+        unpriced = [p.step for p in plan.steps if not p.cached and p.estimate_usd is None]
+        if unpriced:
+            step = unpriced[0]
+            raise BudgetExceeded(f"--budget needs a price for every call, and {step.provider}/{step.model} "
+                                 f"({step.id}) has none in the pricing table; nothing was called",
+                                 hint="add a row for it with REELFORGE_PRICING_FILE, or run without --budget")
         if plan.estimate_usd is not None and plan.estimate_usd > self.budget_usd + 1e-9:
             raise BudgetExceeded(f"the plan needs {plan.calls} paid call(s), estimated ${plan.estimate_usd:.4f}, "
                                  f"more than the budget of ${self.budget_usd:.4f}; nothing was called",
@@ -171,7 +180,13 @@ class ScenesJob:
         return (even(short * aw / ah), short) if aw >= ah else (short, even(short * ah / aw))
 
     def _builder(self, generator: ImageGenerator) -> GraphBuilder:
-        return GraphBuilder(self.spec, self.provider, generator.model, self.frame_size)
+        if self._needs_generator():  # what the provider cannot do is refused before any call
+            check_request(self.provider, generator.capabilities, ImageRequest("scene", self.spec.aspect))
+        deliver = getattr(generator, "delivered_aspect", None)
+        w, h = parse_aspect(self.spec.aspect)
+        aspect = deliver(self.spec.aspect) if deliver else w / h
+        return GraphBuilder(self.spec, self.provider, generator.model, self.frame_size, aspect,
+                            generator.capabilities.seed)
 
     def _needs_generator(self) -> bool:
         return any(scene.prompt is not None for scene in self.spec.scenes)
@@ -180,7 +195,9 @@ class ScenesJob:
         from reelforge.providers.images import IMAGE_GENERATORS
 
         settings = self.settings
+        pricing = load_pricing(settings.pricing_file)
         if self.spec.model:
+            self._check_model(pricing)
             settings = settings.model_copy(update={f"{self.provider}_model": self.spec.model})
         limits: Limits = IMAGE_GENERATORS.limits(self.provider, settings).merged(self.limits)
         available = IMAGE_GENERATORS.check(self.provider, settings)
@@ -194,12 +211,22 @@ class ScenesJob:
             self._check_cloud_cutout()
         data = settings.data_dir
         runner = Runner(actions=all_actions(), store=LocalArtifactStore(data / "artifacts"),
-                        pricing=load_pricing(settings.pricing_file), limits={self.provider: limits},
+                        pricing=pricing, limits={self.provider: limits},
                         records=RunStore(settings.database), providers=lambda name: generator,
                         pools={CUTOUT_POOL: 1, "default": max(1, (os.cpu_count() or 2) - 1)})
         if self.on_event:
             runner.bus.subscribe(self.on_event)
         return runner, generator
+
+    def _check_model(self, pricing: Any) -> None:
+        """A model the pricing table does not know is most likely a typo: refuse it before any
+        call (a new model is enabled by giving it a price row)."""
+        known = sorted({p.model for p in pricing.prices if p.provider == self.provider})
+        if "*" in known or self.spec.model in known:
+            return
+        raise InputError(f"unknown model {self.spec.model!r} for {self.provider}", field="model",
+                         hint=f"use one of: {', '.join(known) or '(none listed)'}; for a model we do not list yet, "
+                              "add its price with REELFORGE_PRICING_FILE")
 
     def _check_cloud_cutout(self) -> None:
         method = self.spec.cutout_method

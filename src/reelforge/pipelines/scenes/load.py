@@ -57,6 +57,12 @@ def _resolved(spec: ScenesSpec, base: Path) -> ScenesSpec:
             verify_file(scene.image, field=f"scenes[{i}].image")
         if scene.background is not None:
             scene.background = _resolve_background(scene.background, base, f"scenes[{i}].background")
+    font = spec.caption_style.get("font")
+    if isinstance(font, str) and font.lower().endswith((".ttf", ".otf", ".ttc")):
+        spec.caption_style["font"] = resolve_path(font, base)
+        if not Path(spec.caption_style["font"]).is_file():
+            raise InputError(f"font file not found: {spec.caption_style['font']}", field="caption_style.font",
+                             hint="check the path (relative to the spec file), or use a family from `reelforge fonts`")
     if spec.music is not None:
         spec.music.path = resolve_path(spec.music.path, base)
         if not Path(spec.music.path).is_file():
