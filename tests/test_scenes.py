@@ -287,3 +287,20 @@ def test_two_scenes_with_one_prompt_are_two_images(api: ProductAPI, tmp_path: Pa
     assert len(api.calls) == 2
     frames = [s["frame"] for s in json.loads((tmp_path / "t.report.json").read_text())["scenes"]]
     assert len(frames) == 2
+
+
+def test_per_scene_backgrounds_and_image_scenes_in_the_plan(tmp_path: Path) -> None:
+    photo = ROOT / "examples/media/mug-on-grey.jpg"
+    spec = write_spec(tmp_path, [{"prompt": "a kettle"}, {"prompt": "a teapot", "background": "wood"},
+                                 {"image": str(photo)}], provider="local", mode="speed", background="#1b2a4a")
+    result = run_cli("scenes", str(spec), "-o", str(tmp_path / "x.mp4"), "--dry-run", data=tmp_path / "d")
+    assert result.returncode == 0, result.stderr
+    assert "scene 1 prompt: a kettle, against a plain navy (#1b2a4a) background" in result.stdout
+    assert "scene 2 prompt: a teapot, on a warm natural wood surface" in result.stdout
+    assert "scene 3 prompt" not in result.stdout and "mug-on-grey.jpg: check" in result.stdout
+    assert "plan: 2 call(s)" in result.stdout
+    balanced = write_spec(tmp_path, [{"prompt": "a kettle"}, {"prompt": "a teapot", "background": "wood"},
+                                     {"image": str(photo), "background": "wood"}], provider="local")
+    result = run_cli("scenes", str(balanced), "-o", str(tmp_path / "x.mp4"), "--dry-run", data=tmp_path / "d")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("scene.background") == 2  # studio (the default) and wood, each drawn once

@@ -12,6 +12,7 @@ module-level functions that take and return bytes."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 from typing import Any
 
@@ -24,7 +25,7 @@ from reelforge.runtime import ActionResult, Output, StepContext
 PNG = "image/png"
 # Local cut-outs run in their own one-process pool: the process holds the ML session (rembg and
 # onnxruntime, about 280 MB resident, 600 MB while it works), so only one such process exists
-# while composites and backgrounds run beside it in the default pool.
+# (see job.scene_pools for what runs beside it).
 CUTOUT_POOL = "cutout"
 
 
@@ -88,12 +89,18 @@ def cut_subject(data: bytes, method: str, model: str, min_subject: float) -> tup
 def release_memory() -> None:
     """Hand freed heap back to the OS (glibc keeps it otherwise): a pool worker that just cut out
     a large image would hold its peak for the rest of the run."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
+
+
+@functools.cache
+def _libc() -> Any:
     import ctypes
     import ctypes.util
 
-    name = ctypes.util.find_library("c")
-    if name and hasattr(ctypes.CDLL(name), "malloc_trim"):
-        ctypes.CDLL(name).malloc_trim(0)
+    name = ctypes.util.find_library("c")  # runs ldconfig: once per process, not per image
+    return ctypes.CDLL(name) if name else None
 
 
 class CutoutSubject:
