@@ -24,11 +24,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 
-docs: $(STAMP)  ## regenerate docs/timeline.md, text.md, overlay.md and backgrounds.md from the schemas
+docs: $(STAMP)  ## regenerate the spec references in docs/ from the schemas
 	$(BIN)/python -m reelforge.spec.docs > docs/timeline.md
 	$(BIN)/python -m reelforge.spec.docs text > docs/text.md
 	$(BIN)/python -m reelforge.spec.docs overlay > docs/overlay.md
 	$(BIN)/python -m reelforge.spec.docs backgrounds > docs/backgrounds.md
+	$(BIN)/python -m reelforge.spec.docs scenes > docs/scenes-spec.md
 
 bench: $(STAMP)  ## side-by-side render benchmark (see BENCHMARKS.md)
 	$(BIN)/python -m pip install -q -e '.[bench]'

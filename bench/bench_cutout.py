@@ -86,7 +86,11 @@ def quality(size: int) -> dict[str, dict[str, dict[str, float]]]:
                 alpha, fg = run(method, s.image)
                 rows.append({**metrics(s, alpha, fg), "seconds": time.perf_counter() - t})
             table.setdefault(split, {})[method] = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
-            print(f"{split} {method:13} " + " ".join(f"{k} {v:7.3f}" for k, v in table[split][method].items()), flush=True)
+            # per subject too: one inherently ambiguous subject (a clear glass bottle) can dominate a mean
+            table[split][method]["subjects"] = {name: {"mae": round(r["mae"], 3), "halo": round(r["halo"], 3)}
+                                                for name, r in zip(SUBJECTS, rows, strict=True)}
+            print(f"{split} {method:13} " + " ".join(f"{k} {v:7.3f}" for k, v in table[split][method].items()
+                                                     if k != "subjects"), flush=True)
     return table
 
 

@@ -41,3 +41,22 @@ def test_overlay_example_runs(spec: Path, tmp_path: Path) -> None:
     out = tmp_path / "clip.mp4"
     before, after = probe(clip, count_frames=True), probe(out, count_frames=True)
     assert after.frames == before.frames and packet_md5(out) == packet_md5(clip)
+
+
+SCENE_SPECS = sorted((Path(__file__).resolve().parents[1] / "examples" / "scenes").glob("*.*"))
+
+
+@pytest.mark.parametrize("spec", SCENE_SPECS, ids=[p.name for p in SCENE_SPECS])
+def test_scenes_example_runs(spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from .conftest import cli
+
+    monkeypatch.setenv("REELFORGE_DATA_DIR", str(tmp_path / "data"))
+    out = tmp_path / "scenes.mp4"
+    result = cli("scenes", str(spec), "-o", str(out), "--resolution", "480p", "--mode",
+                 "speed" if spec.suffix == ".txt" else "balanced")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "scenes.report.json").read_text())
+    assert all(s["state"] == "generated" for s in report["scenes"])
+    assert probe(out).duration and (tmp_path / "scenes.contact.png").is_file()

@@ -20,6 +20,19 @@ class ReelforgeError(Exception):
     def __str__(self) -> str:
         return f"{self.message}\n  fix: {self.hint}" if self.hint else self.message
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross process boundaries (the runtime's process pools). Rebuild them from their
+        # attributes: the default pickling calls __init__ with the message alone, which fails
+        # for subclasses with required arguments and drops keyword ones (hint, field, flags).
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[ReelforgeError], args: tuple[object, ...], state: dict[str, object]) -> ReelforgeError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class SpecError(ReelforgeError):
     """A spec document is invalid. `problems` lists (field path, line or None, message)."""

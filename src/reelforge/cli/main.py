@@ -17,7 +17,7 @@ app = typer.Typer(
     name="reelforge", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     help="Turn specs, images and clips into finished videos (one FFmpeg run per render).",
 )
-SCHEMAS = ("timeline", "text", "overlay")
+SCHEMAS = ("timeline", "text", "overlay", "scenes")
 
 
 def _version(value: bool) -> None:
@@ -409,8 +409,10 @@ class _progress_bar:
 
 def _register_subcommands() -> None:
     from reelforge.cli import cutout as cutout_cli
+    from reelforge.cli import scenes as scenes_cli
     from reelforge.cli.generate import register as register_generation
 
+    app.command("scenes")(scenes_cli.scenes)
     app.command("cutout")(cutout_cli.cutout)
     app.add_typer(cutout_cli.models_app, name="models")
     register_generation(app)

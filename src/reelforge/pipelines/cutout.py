@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import warnings
 from collections.abc import Callable, Iterable
@@ -220,7 +221,10 @@ def cutout_files(inputs: Iterable[str | Path], output: str | Path, options: Cuto
             if on_item:
                 on_item(reports[i])  # type: ignore[arg-type]
         return [r for r in reports if r is not None]
-    with ProcessPoolExecutor(max_workers=workers, initializer=_limit_threads) as pool:
+    # forkserver, not fork: a caller that already cut something out in-process holds onnxruntime
+    # threads, and children forked from it deadlock (the benchmark's -j 2 batch hung that way).
+    with ProcessPoolExecutor(max_workers=workers, initializer=_limit_threads,
+                             mp_context=multiprocessing.get_context("forkserver")) as pool:
         futures = {pool.submit(process_file, src, dst, options): i for i, (src, dst) in enumerate(zip(files, targets))}
         for future in as_completed(futures):
             reports[futures[future]] = future.result()

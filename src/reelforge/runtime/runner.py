@@ -103,7 +103,8 @@ class Runner:
 
     def __init__(self, *, actions: Mapping[str, Action], store: ArtifactStore, pricing: PricingTable,
                  limits: Mapping[str, Limits] | None = None, records: RunStore | None = None,
-                 providers: Callable[[str], Any] | None = None, bus: EventBus | None = None) -> None:
+                 providers: Callable[[str], Any] | None = None, bus: EventBus | None = None,
+                 pools: Mapping[str, int | str] | None = None) -> None:
         self.actions = dict(actions)
         self.store = store
         self.pricing = pricing
@@ -112,7 +113,11 @@ class Runner:
         self._providers = providers
         self.bus = bus or EventBus()
         self._gates: dict[str, ProviderGate] = {}
-        self._pool: ProcessPoolExecutor | None = None
+        # Process pools by name → worker count, or → another pool's name (an alias); "default"
+        # serves run_cpu without a pool name. A pipeline gives memory-heavy work (an ML session
+        # per process) its own small pool, or shares one where memory is short.
+        self.pool_sizes: dict[str, int | str] = {"default": os.cpu_count() or 1, **(pools or {})}
+        self._pools: dict[str, ProcessPoolExecutor] = {}
 
     # --- public ------------------------------------------------------------------------------
 
@@ -313,17 +318,20 @@ class Runner:
 
     # --- process pool, providers, events, records -------------------------------------------
 
-    async def _run_cpu(self, fn: Callable[..., Any], *args: Any) -> Any:
-        if self._pool is None:
+    async def _run_cpu(self, fn: Callable[..., Any], *args: Any, pool: str = "default") -> Any:
+        size = self.pool_sizes.get(pool, 1)
+        if isinstance(size, str):  # an alias
+            pool, size = size, self.pool_sizes.get(size, 1)
+        if pool not in self._pools:
             # forkserver: children start from a clean process, not a fork of one holding threads
-            self._pool = ProcessPoolExecutor(max_workers=os.cpu_count() or 1,
-                                             mp_context=multiprocessing.get_context("forkserver"))
-        return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args))
+            self._pools[pool] = ProcessPoolExecutor(max_workers=int(size),
+                                                    mp_context=multiprocessing.get_context("forkserver"))
+        return await asyncio.get_running_loop().run_in_executor(self._pools[pool], functools.partial(fn, *args))
 
     def _shutdown_pool(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        for executor in self._pools.values():
+            executor.shutdown(wait=True, cancel_futures=True)  # workers gone before whatever runs next
+        self._pools = {}
 
     def _provider(self, step: Step) -> Any:
         if step.provider is None or self._providers is None:

@@ -79,9 +79,10 @@ class StepContext:
     async def read(self, artifact: Artifact) -> bytes:
         return await asyncio.to_thread(self._store.read_bytes, artifact)
 
-    async def run_cpu(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(*args)` in the process pool (fn and args must pickle)."""
-        result: T = await self._run_cpu(fn, *args)
+    async def run_cpu(self, fn: Callable[..., T], *args: Any, pool: str = "default") -> T:
+        """Run `fn(*args)` in a process pool (fn and args must pickle); `pool` names one of the
+        runner's pools (see `Runner(pools=...)`)."""
+        result: T = await self._run_cpu(fn, *args, pool=pool)
         return result
 
     def progress(self, fraction: float, message: str = "") -> None:

@@ -195,12 +195,36 @@ def _model(name: str, schema: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+SCENES_HEADER = """\
+# Scenes spec reference
+
+Generated from the schema by `make docs` (`python -m reelforge.spec.docs scenes`); do not edit by hand.
+`reelforge schema scenes` prints the same schema as JSON Schema. How a run works (modes, steps,
+QA and regeneration, resume, reports): [scenes.md](scenes.md).
+
+```yaml
+mode: balanced            # speed | balanced | premium
+provider: gemini          # or local (offline draft cards), imagen, openai, flux, sdwebui
+aspect: "16:9"
+background: {type: texture, name: marble}
+caption_style: {font: geometric, color: "#ffffff"}
+music: music.mp3
+scenes:
+  - prompt: a ceramic coffee mug with steam rising
+    caption: Morning ritual
+  - image: photos/mug-side.jpg
+    duration: 4
+```
+"""
+
+
 def render_markdown(name: str = "timeline") -> str:
     if name == "backgrounds":
         return _backgrounds_markdown()
     schema = json_schema(name)
-    title = {"timeline": "Timeline", "text": "Style", "overlay": "OverlayJob"}[name]
-    parts = [{"timeline": HEADER, "text": TEXT_HEADER, "overlay": OVERLAY_HEADER}[name], *_model(title, schema)]
+    title = {"timeline": "Timeline", "text": "Style", "overlay": "OverlayJob", "scenes": "ScenesSpec"}[name]
+    header = {"timeline": HEADER, "text": TEXT_HEADER, "overlay": OVERLAY_HEADER, "scenes": SCENES_HEADER}[name]
+    parts = [header, *_model(title, schema)]
     for sub_name, sub in schema.get("$defs", {}).items():
         parts += _model(sub_name, sub)
     if name == "text":

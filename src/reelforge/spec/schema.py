@@ -22,4 +22,11 @@ def json_schema(name: str) -> dict[str, Any]:
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["title"] = f"reelforge {name} {'style' if name == 'text' else 'job'}"
         return schema
+    if name == "scenes":
+        from reelforge.spec.scenes import ScenesSpec
+
+        schema = ScenesSpec.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = "reelforge scenes"
+        return schema
     raise KeyError(name)

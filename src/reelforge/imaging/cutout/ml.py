@@ -26,8 +26,20 @@ def session(model: str = models.DEFAULT_MODEL) -> Any:
         except (ImportError, SystemExit) as exc:
             raise ProviderUnavailable("rembg with onnxruntime is not installed",
                                       hint="pip install 'rembg[cpu]'") from exc
-        _sessions[model] = new_session(model)
+        _sessions[model] = new_session(model, sess_opts=_lean_options())
     return _sessions[model]
+
+
+def _lean_options() -> Any:
+    """onnxruntime's CPU arena keeps every buffer it ever grew to: with it, RSS climbed by about
+    200 MB per prediction of a 1344x768 image (256 → 742 MB after two); without it, it stays
+    near 360 MB at the same speed (0.21 s). Memory matters: a batch runs one session per worker."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
+    return options
 
 
 def predict_mask(rgb8: np.ndarray, model: str = models.DEFAULT_MODEL) -> np.ndarray:

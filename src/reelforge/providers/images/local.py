@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
@@ -22,6 +23,9 @@ from reelforge.providers.limits import Limits
 from reelforge.settings import Settings
 
 LONG_SIDE = 1024
+# Prompts that ask for this backdrop (the scenes pipeline's balanced/premium modes) get the card
+# drawn as an object on pure white, so the offline animatic runs the real cut-out path.
+WHITE_BACKDROP = "pure white (#FFFFFF) background"
 PALETTES = (("#1d2b64", "#f8cdda"), ("#0f2027", "#2c5364"), ("#42275a", "#734b6d"), ("#134e5e", "#71b280"),
             ("#3a1c71", "#ffaf7b"), ("#232526", "#414345"), ("#614385", "#516395"), ("#283c86", "#45a247"))
 
@@ -32,7 +36,7 @@ class LocalDraftCards:
     process pool (the object pickles: it holds no clients)."""
 
     name: str = "local"
-    model: str = "draft-card"
+    model: str = "draft-card-2"  # the model id is part of every step key: bump it when the card changes
     capabilities: ImageCapabilities = field(default_factory=lambda: ImageCapabilities(
         max_references=4, max_count=8, seed=True, negative_prompt=True))
     cpu_bound: bool = True
@@ -57,13 +61,26 @@ def _card(request: ImageRequest, variant: int) -> GeneratedImage:
     top, bottom = PALETTES[digest[0] % len(PALETTES)]
     from reelforge.imaging.stills import linear_gradient
 
-    card = linear_gradient(size, [top, bottom], 135 + digest[1] % 90)
+    on_white = WHITE_BACKDROP.lower() in request.prompt.lower()
+    inner = (round(size[0] * 0.7), round(size[1] * 0.7)) if on_white else size
+    card = linear_gradient(inner, [top, bottom], 135 + digest[1] % 90)
     _draw_frame(card, request, variant)
     _paste_references(card, request.references)
+    if on_white:
+        card = _on_white(card, size)
     buffer = io.BytesIO()
     card.convert("RGB").save(buffer, "PNG")
     return GeneratedImage(buffer.getvalue(), "image/png",
                           {"draft": True, "aspect_ratio": request.aspect_ratio, "size": list(size), "variant": variant})
+
+
+def _on_white(card: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The card as a rounded object centred on pure white."""
+    page = Image.new("RGBA", size, (255, 255, 255, 255))
+    mask = Image.new("L", card.size, 0)
+    ImageDraw.Draw(mask).rounded_rectangle((0, 0, card.width - 1, card.height - 1), radius=min(card.size) // 12, fill=255)
+    page.paste(card, ((size[0] - card.width) // 2, (size[1] - card.height) // 2), mask)
+    return page
 
 
 def _size(aspect: str) -> tuple[int, int]:
@@ -82,7 +99,7 @@ def _draw_frame(card: Image.Image, request: ImageRequest, variant: int) -> None:
     badge = render_text("DRAFT · no generator", TextStyle(size_px=max(12, unit // 22), color="#111111",
                         box_color="#ffd400", box_padding=max(4, unit // 80), box_radius=6, weight=800))
     card.alpha_composite(badge, (margin, margin))
-    prompt = render_text(request.prompt.strip(), TextStyle(
+    prompt = render_text(_shown_prompt(request.prompt), TextStyle(
         size_px=max(14, unit // 14), color="#ffffff", weight=700, max_width=int(w * 0.8),
         shadow_offset=(2, 2), shadow_blur=3))
     if prompt.height > h * 0.6:  # a very long prompt: scale the block down to fit
@@ -93,6 +110,12 @@ def _draw_frame(card: Image.Image, request: ImageRequest, variant: int) -> None:
     footer = render_text(f"{request.aspect_ratio}  ·  {w}x{h}  ·  variant {variant + 1}{extra}",
                          TextStyle(size_px=max(10, unit // 30), color="#ffffffcc", weight=500))
     card.alpha_composite(footer, (w - footer.width - margin, h - footer.height - margin))
+
+
+def _shown_prompt(prompt: str) -> str:
+    """The subject of the prompt: what a pipeline appends (aspect ratio, backdrop and quality
+    words) is left off the card so the animatic reads like a storyboard."""
+    return re.split(r",\s*\d+:\d+ aspect ratio|,\s*isolated on a", prompt.strip(), maxsplit=1)[0]
 
 
 def _paste_references(card: Image.Image, references: tuple[bytes, ...]) -> None:

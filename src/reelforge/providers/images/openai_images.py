@@ -52,6 +52,11 @@ class OpenAIImages:
     name = "openai"
     capabilities = ImageCapabilities(max_references=16, max_count=10)
 
+    def delivered_aspect(self, aspect: str) -> float:
+        """Width / height of what the API returns for `aspect` (it only makes fixed sizes)."""
+        w, h = (int(v) for v in size_for(self.model, aspect).split("x"))
+        return w / h
+
     def __init__(self, settings: Settings, limits: Limits) -> None:
         from openai import AsyncOpenAI
 

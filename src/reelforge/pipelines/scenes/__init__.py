@@ -1,0 +1,14 @@
+"""The scenes pipeline: scene prompts or images → a finished video (see docs/scenes.md)."""
+
+from __future__ import annotations
+
+from reelforge.pipelines.scenes.job import (
+    SceneResult,
+    ScenesFailed,
+    ScenesJob,
+    ScenesPlan,
+    ScenesResult,
+)
+from reelforge.pipelines.scenes.load import load_scenes
+
+__all__ = ["SceneResult", "ScenesFailed", "ScenesJob", "ScenesPlan", "ScenesResult", "load_scenes"]

@@ -1,0 +1,176 @@
+"""The step actions of a scenes run (image generation itself is `pipelines.images.GenerateImage`).
+
+    scene.check       QA of a generated (or given) image: decodes, big enough, right aspect, not blank
+    scene.cutout      the subject cut out of its white backdrop (local engine in the process pool,
+                      or a cloud provider as a paid, gated call); fails when no subject is left
+    scene.background  a background rendered once per distinct spec and frame size
+    scene.composite   subject on background with a contact shadow, at the frame size
+
+CPU-bound work goes through `ctx.run_cpu` (the runtime's process pool), so the helpers below are
+module-level functions that take and return bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+from typing import Any
+
+from PIL import Image
+
+from reelforge.errors import InputError
+from reelforge.imaging.image_qa import ImageChecks, QAFailed, check_image
+from reelforge.runtime import ActionResult, Output, StepContext
+
+PNG = "image/png"
+# Local cut-outs run in their own one-process pool: the process holds the ML session (rembg and
+# onnxruntime, about 280 MB resident, 600 MB while it works), so only one such process exists
+# (see job.scene_pools for what runs beside it).
+CUTOUT_POOL = "cutout"
+
+
+def _single_input(ctx: StepContext) -> tuple[str, Any]:
+    for name in sorted(ctx.inputs):
+        if ctx.inputs[name]:
+            return name, ctx.inputs[name][0]
+    raise InputError(f"step {ctx.step.id} has no input image")
+
+
+def png_bytes(image: Image.Image, compress_level: int = 1) -> bytes:
+    # Level 1: these are intermediates read back within seconds; speed beats a few % of size.
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=compress_level)
+    return buffer.getvalue()
+
+
+class CheckImage:
+    kind = "scene.check"
+    version = 1
+
+    async def run(self, ctx: StepContext) -> ActionResult:
+        _, artifact = _single_input(ctx)
+        data = await ctx.read(artifact)
+        p = ctx.params
+        checks = ImageChecks(p["min_size"], p.get("aspect"), p["aspect_tolerance"], p["min_contrast"])
+        qa = await asyncio.to_thread(check_image, data, checks)
+        return ActionResult([Output(data, artifact.media_type, {"qa": qa.as_dict()})], meta={"qa": qa.as_dict()})
+
+
+def decode_upright(data: bytes) -> Image.Image:
+    """RGBA, turned upright by its EXIF orientation (phone photos), any mode normalized (16-bit,
+    CMYK, palette) — the same decoding the renderer gives image files."""
+    from PIL import ImageOps
+
+    from reelforge.imaging.load import normalize_mode
+
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        return normalize_mode(ImageOps.exif_transpose(img))
+
+
+def cut_subject(data: bytes, method: str, model: str, min_subject: float) -> tuple[bytes, dict[str, Any]]:
+    """The RGBA subject (PNG) and the cut-out's metadata; QAFailed when no subject is left."""
+    from reelforge.pipelines.cutout import crop_to_subject, cutout_result
+
+    rgba = decode_upright(data)
+    result = cutout_result(rgba, method, model=model)  # an already-transparent image keeps its alpha
+    meta = result.metadata()
+    qa = result.qa
+    if qa is None or {"empty-mask", "full-mask"} & set(qa.flags) or qa.coverage < min_subject:
+        coverage = 0.0 if qa is None else qa.coverage
+        raise QAFailed(f"no subject left after the cut-out ({method}): coverage {coverage:.1%}, "
+                       f"flags {', '.join(qa.flags) if qa else 'none'}", ["no-subject"])
+    png = png_bytes(crop_to_subject(result.image, 0.02))
+    del result, rgba
+    release_memory()
+    return png, meta
+
+
+def release_memory() -> None:
+    """Hand freed heap back to the OS (glibc keeps it otherwise): a pool worker that just cut out
+    a large image would hold its peak for the rest of the run."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
+
+
+@functools.cache
+def _libc() -> Any:
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")  # runs ldconfig: once per process, not per image
+    return ctypes.CDLL(name) if name else None
+
+
+class CutoutSubject:
+    kind = "scene.cutout"
+    version = 1
+
+    async def run(self, ctx: StepContext) -> ActionResult:
+        _, artifact = _single_input(ctx)
+        data = await ctx.read(artifact)
+        p = ctx.params
+        args = (data, p["method"], p["model"], p["min_subject"])
+        if ctx.step.provider:  # a cloud cut-out: network-bound, so a thread, not the process pool
+            png, meta = await asyncio.to_thread(cut_subject, *args)
+        else:
+            png, meta = await ctx.run_cpu(cut_subject, *args, pool=CUTOUT_POOL)
+        return ActionResult([Output(png, PNG, {"cutout": meta})], billed=1, meta={"cutout": meta})
+
+
+def background_png(spec: dict[str, Any], size: tuple[int, int], image_path: str | None) -> bytes:
+    from reelforge.imaging.backgrounds import render_background
+    from reelforge.spec.backgrounds import parse_background
+
+    if image_path is not None:  # the step's input file (hashed into the key), wherever it lives now
+        spec = {**spec, "path": image_path}
+    background = parse_background(spec)
+    return png_bytes(render_background(background, size).convert("RGB"))
+
+
+class RenderBackground:
+    kind = "scene.background"
+    version = 1
+
+    async def run(self, ctx: StepContext) -> ActionResult:
+        path = str(ctx.step.files["image"]) if "image" in ctx.step.files else None
+        size = tuple(ctx.params["size"])
+        png = await ctx.run_cpu(background_png, dict(ctx.params["background"]), size, path)
+        return ActionResult([Output(png, PNG)])
+
+
+def composite_png(subject: bytes, background: bytes, placement: dict[str, Any]) -> bytes:
+    from reelforge.imaging.composite import composite_subject
+    from reelforge.spec.backgrounds import ContactShadow
+
+    with Image.open(io.BytesIO(subject)) as s, Image.open(io.BytesIO(background)) as b:
+        subject_rgba, backdrop = s.convert("RGBA"), b.convert("RGB")
+    shadow = None if placement["shadow"] is None else ContactShadow.model_validate(placement["shadow"])
+    frame = composite_subject(subject_rgba, backdrop, scale=placement["scale"], anchor=placement["anchor"],
+                              shadow=shadow)
+    png = png_bytes(frame)
+    del frame, subject_rgba, backdrop
+    release_memory()
+    return png
+
+
+class CompositeScene:
+    kind = "scene.composite"
+    version = 1
+
+    async def run(self, ctx: StepContext) -> ActionResult:
+        subject_step, background_step = ctx.step.needs  # by position: ids are not part of the key
+        subject = await ctx.read(ctx.inputs[subject_step][0])
+        background = await ctx.read(ctx.inputs[background_step][0])
+        png = await ctx.run_cpu(composite_png, subject, background, dict(ctx.params["placement"]))
+        return ActionResult([Output(png, PNG)])
+
+
+def all_actions() -> dict[str, Any]:
+    from reelforge.pipelines.images import GenerateImage
+
+    return {a.kind: a for a in (GenerateImage(), CheckImage(), CutoutSubject(), RenderBackground(), CompositeScene())}
+
+
+__all__ = ["QAFailed", "all_actions"]

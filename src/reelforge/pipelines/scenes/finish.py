@@ -1,0 +1,187 @@
+"""After the rounds: the failure policy, the timeline and its render, the contact sheet and the
+run report (JSON next to the video, plus a short human summary)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+from reelforge.atomic import atomic_output
+from reelforge.errors import ReelforgeError
+from reelforge.runtime import LocalArtifactStore, RunReport
+from reelforge.spec.scenes import CAPTION_DEFAULTS
+
+if TYPE_CHECKING:
+    from reelforge.pipelines.scenes.job import SceneResult, ScenesJob, ScenesResult, StageClock
+
+
+def finish(job: ScenesJob, scenes: dict[int, SceneResult], reports: list[RunReport], stages: StageClock,
+           store: LocalArtifactStore, started: float) -> ScenesResult:
+    from reelforge.pipelines.scenes.job import ScenesFailed, ScenesResult
+
+    failed = [s for s in scenes.values() if s.frame is None]
+    paths = report_paths(job.output)
+    job.output.parent.mkdir(parents=True, exist_ok=True)
+
+    def stop(error: BaseException) -> None:
+        write_json(paths["report"], {**build_report(job, scenes, reports, stages, None, None, started),
+                                     "error": str(error)})
+        raise error
+
+    hard = [s for s in failed if s.error is not None]
+    if hard:  # a rejected key, the budget, a broken background: a placeholder would hide it
+        stop(hard[0].error)  # type: ignore[arg-type]
+    if failed and job.spec.qa.on_fail == "fail":
+        stop(ScenesFailed(f"{len(failed)} scene(s) failed after their retries: "
+                          + "; ".join(f"scene {s.index + 1}: {s.errors[-1] if s.errors else 'failed'}" for s in failed),
+                          hint=f"nothing was rendered; see {paths['report']} (qa.on_fail: draft-card or skip "
+                               "renders the rest)"))
+    for scene in failed:
+        apply_policy(job, scene, store)
+    shown = [scenes[i] for i in sorted(scenes) if scenes[i].frame is not None]
+    if not shown:
+        stop(ScenesFailed("every scene failed its checks and was skipped; there is nothing to render",
+                          hint="use qa.on_fail: draft-card to render placeholders, or fix the failing scenes"))
+    t = time.monotonic()
+    timeline = build_timeline(job, shown)
+    from reelforge.render.api import render
+
+    try:
+        render(timeline, job.output, on_progress=job.on_render_progress)
+    except ReelforgeError as exc:
+        stop(exc)
+    stages.add("render", time.monotonic() - t)
+    t = time.monotonic()
+    try:
+        sheet = write_contact_sheet(paths["contact"], shown)
+    except ReelforgeError as exc:
+        stop(exc)
+    stages.add("contact-sheet", time.monotonic() - t)
+    report = build_report(job, scenes, reports, stages, job.output, sheet, started)
+    report["timeline"] = timeline  # what was rendered: `reelforge render` takes it as it is
+    write_json(paths["report"], report)
+    return ScenesResult(job.output, sheet, paths["report"], report, human_summary(report), list(scenes.values()))
+
+
+def report_paths(output: Path) -> dict[str, Path]:
+    return {"report": output.with_name(output.stem + ".report.json"),
+            "contact": output.with_name(output.stem + ".contact.png")}
+
+
+def apply_policy(job: ScenesJob, scene: SceneResult, store: LocalArtifactStore) -> None:
+    """A scene that failed every attempt: a draft card in its place, or left out."""
+    if job.spec.qa.on_fail == "skip":
+        scene.state = "skipped"
+        return
+    from reelforge.providers.image import ImageRequest
+    from reelforge.providers.images.local import LocalDraftCards
+
+    spec_scene = job.spec.scenes[scene.index]
+    words = spec_scene.prompt or Path(spec_scene.image or "").name
+    card = LocalDraftCards().generate_sync(ImageRequest(f"[scene failed QA] {words}", job.spec.aspect))[0]
+    artifact = store.put_bytes(card.data, card.media_type, {"draft": True})
+    scene.frame = store.path_of(artifact)
+    scene.state = "draft-card"
+
+
+def build_timeline(job: ScenesJob, shown: list[SceneResult]) -> dict[str, Any]:
+    """The scenes as a timeline document: one image clip per scene, captions, transitions, music."""
+    spec = job.spec
+    clips: list[dict[str, Any]] = []
+    for result in shown:
+        scene = spec.scenes[result.index]
+        motion = spec.motion if scene.motion == "default" else scene.motion
+        layers: list[dict[str, Any]] = [{"type": "image", "path": str(result.frame), "fit": "cover",
+                                         "motion": None if motion is None else motion.model_dump(mode="json")}]
+        if scene.caption:
+            layers.append({"type": "text", "text": scene.caption, **CAPTION_DEFAULTS, **spec.caption_style})
+        transition = scene.transition if scene.transition is not None else spec.transition
+        clips.append({"duration": scene.duration or spec.duration, "layers": layers,
+                      "transition": None if transition is None else transition.model_dump(mode="json")})
+    clips[-1]["transition"] = None
+    for clip, after in zip(clips, clips[1:], strict=False):  # a transition fits inside both clips it joins
+        if clip["transition"] and clip["transition"]["name"] != "cut":
+            longest = round(0.45 * min(clip["duration"], after["duration"]), 3)
+            clip["transition"]["duration"] = min(clip["transition"]["duration"], longest)
+            if clip["transition"]["duration"] < 2 / spec.fps:  # too short to show: a cut
+                clip["transition"] = {"name": "cut"}
+    audio: dict[str, Any] = {}
+    if spec.music is not None:
+        audio["music"] = spec.music.model_dump(mode="json")
+    return {"canvas": {"aspect": spec.aspect, "resolution": spec.resolution, "fps": spec.fps},
+            "clips": clips, "audio": audio, "output": {"format": "mp4", "quality": spec.encode_quality}}
+
+
+def write_contact_sheet(target: Path, shown: list[SceneResult]) -> Path:
+    """A grid of every scene's final frame (the composite that goes into the video, before motion
+    and captions), numbered, placeholders marked DRAFT. Read from the frames themselves: seeking
+    in the encoded video costs up to a GOP of decoding per scene (39 s for 100 scenes at 1080p)."""
+    thumbs = []
+    for result in shown:
+        with Image.open(str(result.frame)) as img:
+            img.draft("RGB", (480, 480))  # JPEG frames decode at a reduced size
+            frame = img.convert("RGB")
+        frame.thumbnail((480, 480))
+        _label(frame, f"{result.index + 1}" + ("  DRAFT" if result.state == "draft-card" else ""))
+        thumbs.append(frame)
+    columns = min(5, len(thumbs))
+    rows = -(-len(thumbs) // columns)
+    w, h = max(t.width for t in thumbs), max(t.height for t in thumbs)
+    gap = 8
+    sheet = Image.new("RGB", (columns * (w + gap) + gap, rows * (h + gap) + gap), (24, 24, 24))
+    for n, thumb in enumerate(thumbs):
+        sheet.paste(thumb, (gap + (n % columns) * (w + gap), gap + (n // columns) * (h + gap)))
+    with atomic_output(target) as tmp:
+        sheet.save(tmp, "PNG")
+    return target
+
+
+def _label(frame: Image.Image, text: str) -> None:
+    from reelforge.imaging.text import TextStyle, render_text
+
+    unit = max(12, frame.height // 12)
+    badge = render_text(text, TextStyle(size_px=unit, color="#ffffff", box_color="#000000c0",
+                                        box_padding=unit // 3, box_radius=4, weight=700))
+    frame.paste(badge, (4, 4), badge)
+
+
+def build_report(job: ScenesJob, scenes: dict[int, SceneResult], reports: list[RunReport], stages: StageClock,
+                 video: Path | None, sheet: Path | None, started: float) -> dict[str, Any]:
+    totals: dict[str, float] = {}
+    for report in reports:
+        for key in ("calls", "retries", "cached", "succeeded", "failed", "skipped", "cost_usd", "saved_usd"):
+            totals[key] = round(totals.get(key, 0) + report.summary.get(key, 0), 6)
+    return {
+        "video": str(video) if video else None, "contact_sheet": str(sheet) if sheet else None,
+        "mode": job.spec.mode, "provider": job.provider, "cutout": job.spec.cutout_method if job.spec.mode != "speed" else None,
+        "runs": [r.run_id for r in reports], "seconds": round(time.monotonic() - started, 3),
+        "totals": totals, "stages": stages.as_dict(),
+        "scenes": [{"scene": s.index + 1, "state": s.state, "attempts": s.attempts, "qa_flags": s.qa_flags,
+                    "errors": s.errors, "prompt_sent": s.prompt_sent, "cutout": s.cutout,
+                    "frame": str(s.frame) if s.frame else None} for s in sorted(scenes.values(), key=lambda s: s.index)],
+        "warnings": [f"scene {s.index + 1}: {s.state} after {s.attempts} attempt(s) ({', '.join(s.qa_flags) or 'error'})"
+                     for s in scenes.values() if s.state in ("draft-card", "skipped")],
+    }
+
+
+def human_summary(report: dict[str, Any]) -> str:
+    t = report["totals"]
+    states: dict[str, int] = {}
+    for scene in report["scenes"]:
+        states[scene["state"]] = states.get(scene["state"], 0) + 1
+    lines = [f"{len(report['scenes'])} scene(s): " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())),
+             f"{int(t.get('calls', 0))} call(s), {int(t.get('cached', 0))} cached step(s), {int(t.get('retries', 0))} "
+             f"retried; cost ${t.get('cost_usd', 0):.4f} (saved ${t.get('saved_usd', 0):.4f} by cache)",
+             "stages: " + ", ".join(f"{k} {v['wall_s']:.1f} s" for k, v in report["stages"].items()),
+             f"total {report['seconds']:.1f} s"]
+    lines += [f"warning: {w}" for w in report["warnings"]]
+    return "\n".join(lines)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text(json.dumps(data, indent=2, default=str))

@@ -1,0 +1,136 @@
+"""A scenes spec → the step graph of one round. Per scene:
+
+    speed:             [image.generate] → scene.check                         (frame = the checked image)
+    balanced/premium:  [image.generate] → scene.check → scene.cutout ┐
+                                         scene.background (shared) ──┴→ scene.composite (frame)
+
+An image-file scene has no generate step: its check step reads the file. Round r > 0 holds only
+the scenes that failed a check, with variation r (a new seed, a new key → a new image)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reelforge.pipelines.images import GenerateImage
+from reelforge.pipelines.scenes.actions import (
+    CheckImage,
+    CompositeScene,
+    CutoutSubject,
+    RenderBackground,
+)
+from reelforge.pipelines.scenes.prompts import scene_prompt
+from reelforge.runtime import Step
+from reelforge.spec.scenes import CLOUD_CUTOUTS, Scene, ScenesSpec
+
+
+@dataclass(frozen=True)
+class SceneSteps:
+    """One scene's steps in one round, and which of them yields the frame."""
+
+    index: int
+    variation: int
+    frame_step: str
+    steps: tuple[Step, ...]
+    prompt_sent: str | None = None
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self.steps)
+
+
+@dataclass
+class GraphBuilder:
+    spec: ScenesSpec
+    provider: str
+    model: str
+    size: tuple[int, int]
+    delivered_aspect: float  # width / height the provider returns for the spec's aspect
+    takes_seeds: bool = False
+    _backgrounds: dict[str, Step] = field(default_factory=dict)
+
+    def round(self, scenes: list[int], variation: int) -> tuple[list[SceneSteps], list[Step]]:
+        """The graph for `scenes` (indices) at `variation`: per-scene steps plus all steps."""
+        self._backgrounds = {}
+        per_scene = [self.scene(i, variation) for i in scenes]
+        steps = [*self._backgrounds.values(), *(s for sc in per_scene for s in sc.steps)]
+        return per_scene, steps
+
+    def scene(self, index: int, variation: int) -> SceneSteps:
+        scene = self.spec.scenes[index]
+        tag = f"s{index + 1:02d}" + (f".v{variation}" if variation else "")
+        steps: list[Step] = []
+        prompt = None
+        if scene.prompt is not None:
+            prompt = scene_prompt(scene.prompt, self.spec.mode, self.spec.aspect, self.background_of(scene))
+            steps.append(self._generate(tag, index, prompt, variation))
+        steps.append(self._check(tag, scene, steps[0].id if steps else None))
+        if self.spec.mode != "speed":
+            steps.append(self._cutout(tag, steps[-1].id))
+            background = self._background(self.background_of(scene))
+            steps.append(Step(f"{tag}.frame", CompositeScene.kind, {"placement": self._placement()},
+                              needs=(steps[-1].id, background.id), label=f"scene {index + 1}: composite"))
+        return SceneSteps(index, variation, steps[-1].id, tuple(steps), prompt)
+
+    def background_of(self, scene: Scene) -> Any:
+        return scene.background if scene.background is not None else self.spec.background
+
+    def _generate(self, tag: str, index: int, prompt: str, variation: int) -> Step:
+        scene = self.spec.scenes[index]
+        seed = scene.seed
+        if variation and self.takes_seeds:  # a regeneration must ask for a different image
+            seed = (scene.seed if scene.seed is not None else _seed_of(prompt)) + variation
+        params = {"prompt": prompt, "aspect": self.spec.aspect, "seed": seed, "negative_prompt": None,
+                  "variant": variation, "repeat": self._repeat(index)}
+        return Step(f"{tag}.image", GenerateImage.kind, params, self.provider, self.model,
+                    label=scene.prompt or "", billing=("image", 1))
+
+    def _repeat(self, index: int) -> int:
+        """How many earlier scenes ask for the very same image: two scenes with one prompt are two
+        images (two keys), and inserting other scenes does not change which is which."""
+        scene = self.spec.scenes[index]
+        return sum(1 for s in self.spec.scenes[:index] if (s.prompt, s.seed) == (scene.prompt, scene.seed))
+
+    def _check(self, tag: str, scene: Scene, generated: str | None) -> Step:
+        qa = self.spec.qa
+        if generated is None:  # a user's file: it was opened up front; only blank/tiny fail here
+            params = {"min_size": 16, "aspect": None, "aspect_tolerance": 1.0, "min_contrast": qa.min_contrast}
+            return Step(f"{tag}.check", CheckImage.kind, params, files={"image": Path(scene.image or "")},
+                        label=f"{Path(scene.image or '').name}: check")
+        # The aspect matters where the image fills the frame (speed); a cut-out is cropped anyway.
+        aspect = self.delivered_aspect if self.spec.mode == "speed" else None
+        params = {"min_size": qa.min_size, "aspect": aspect, "aspect_tolerance": qa.aspect_tolerance,
+                  "min_contrast": qa.min_contrast}
+        return Step(f"{tag}.check", CheckImage.kind, params, needs=(generated,), label=f"{tag}: check")
+
+    def _cutout(self, tag: str, checked: str) -> Step:
+        method = self.spec.cutout_method
+        cloud = method in CLOUD_CUTOUTS
+        params = {"method": method, "model": self.spec.cutout.model, "min_subject": self.spec.qa.min_subject}
+        return Step(f"{tag}.cutout", CutoutSubject.kind, params, provider=method if cloud else None,
+                    model="background-removal" if cloud else None, needs=(checked,),
+                    label=f"{tag}: cut-out ({method})", billing=("image", 1) if cloud else None)
+
+    def _background(self, background: Any) -> Step:
+        dumped = background.model_dump(mode="json")
+        files = {}
+        if dumped.get("type") == "image":  # the file is hashed by content; its path stays out of the key
+            files = {"image": Path(dumped.pop("path"))}
+        key = repr(sorted(dumped.items())) + repr(files)
+        if key not in self._backgrounds:
+            step_id = f"bg{len(self._backgrounds) + 1}"
+            self._backgrounds[key] = Step(step_id, RenderBackground.kind, {"background": dumped, "size": list(self.size)},
+                                          files=files, label=f"background {dumped.get('type')}")
+        return self._backgrounds[key]
+
+    def _placement(self) -> dict[str, Any]:
+        subject = self.spec.subject
+        shadow = None if subject.shadow is None else subject.shadow.model_dump(mode="json")
+        return {"scale": subject.scale, "anchor": subject.anchor, "shadow": shadow}
+
+
+def _seed_of(prompt: str) -> int:
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4], "big") % 1_000_000

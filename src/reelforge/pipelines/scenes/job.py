@@ -1,0 +1,316 @@
+"""Running a scenes spec: rounds of the step graph (generation under provider limits, cut-outs
+and composites in the process pool), image QA with bounded regeneration, the failure policy,
+then one timeline render, a contact sheet and a run report.
+
+Every step is cached by content, so a rerun after a crash or `kill -9` re-requests nothing that
+finished, and editing one scene's prompt regenerates only that scene."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reelforge.errors import BudgetExceeded, InputError, ReelforgeError
+from reelforge.imaging.image_qa import QAFailed
+from reelforge.pipelines.images import configured_model, planning_stand_in
+from reelforge.pipelines.scenes.actions import CUTOUT_POOL, all_actions
+from reelforge.pipelines.scenes.graph import GraphBuilder, SceneSteps
+from reelforge.providers.image import ImageGenerator, ImageRequest, check_request, parse_aspect
+from reelforge.runtime import (
+    Event,
+    Limits,
+    LocalArtifactStore,
+    Plan,
+    Runner,
+    RunOptions,
+    RunReport,
+    RunStore,
+    load_pricing,
+)
+from reelforge.settings import Settings
+from reelforge.spec.common import ASPECTS, RESOLUTIONS, even
+from reelforge.spec.scenes import CLOUD_CUTOUTS, ScenesSpec
+
+
+class ScenesFailed(ReelforgeError):
+    """Scenes failed their checks and the policy is `fail`: nothing was rendered."""
+
+
+@dataclass
+class SceneResult:
+    """How one scene ended up in the video."""
+
+    index: int
+    state: str  # generated / cached / draft-card / skipped / failed
+    frame: Path | None = None
+    attempts: int = 0  # rounds this scene took part in
+    prompt_sent: str | None = None
+    qa_flags: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    cutout: dict[str, Any] | None = None
+    error: BaseException | None = None  # a failure regenerating cannot fix (key, budget, …)
+
+
+@dataclass
+class ScenesPlan:
+    """What a run would do (dry run): the steps of the first round with cost, and the prompts."""
+
+    plan: Plan
+    prompts: dict[int, str]
+    notes: list[str]
+    provider: str
+    model: str
+
+
+@dataclass
+class ScenesJob:
+    spec: ScenesSpec
+    output: Path
+    settings: Settings
+    budget_usd: float | None = None
+    deadline_s: float | None = None
+    refresh: tuple[str, ...] = ()
+    limits: dict[str, Any] = field(default_factory=dict)
+    on_event: Callable[[Event], None] | None = None
+    on_render_progress: Callable[[Any, float], None] | None = None  # (ffmpeg progress, total seconds)
+
+    # --- public --------------------------------------------------------------------------
+
+    def plan(self) -> ScenesPlan:
+        """The first round's steps, whether each is cached and what it costs. Calls nothing,
+        needs no key."""
+        notes: list[str] = []
+        runner, generator = self._runner(planning=True, notes=notes)
+        builder = self._builder(generator)
+        per_scene, steps = builder.round(list(range(len(self.spec.scenes))), 0)
+        plan = asyncio.run(runner.plan(steps, self.refresh))
+        prompts = {sc.index: sc.prompt_sent for sc in per_scene if sc.prompt_sent}
+        return ScenesPlan(plan, prompts, notes, self.provider, generator.model)
+
+    def run(self) -> ScenesResult:
+        from reelforge.pipelines.scenes.finish import finish
+
+        started = time.monotonic()
+        self._check_output()
+        runner, generator = self._runner(planning=False, notes=[])
+        stages = StageClock()
+        runner.bus.subscribe(stages)
+        scenes, reports = asyncio.run(self._rounds(runner, self._builder(generator)))
+        return finish(self, scenes, reports, stages, runner.store, started)  # type: ignore[arg-type]
+
+    # --- rounds ----------------------------------------------------------------------------
+
+    async def _rounds(self, runner: Runner, builder: GraphBuilder) -> tuple[dict[int, SceneResult], list[RunReport]]:
+        pending = list(range(len(self.spec.scenes)))
+        results = {i: SceneResult(i, "failed") for i in pending}
+        await self._check_budget(runner, builder)
+        reports: list[RunReport] = []
+        for variation in range(self.spec.qa.retries + 1):
+            per_scene, steps = builder.round(pending, variation)
+            options = RunOptions(self._budget_left(reports), self.deadline_s,
+                                 self.refresh if variation == 0 else (), title=self._title(variation))
+            report = await runner.run(steps, options)
+            reports.append(report)
+            pending = [sc.index for sc in per_scene if self._settle(sc, report, results[sc.index], runner)]
+            if not pending:
+                break
+        return results, reports
+
+    def _settle(self, sc: SceneSteps, report: RunReport, result: SceneResult, runner: Runner) -> bool:
+        """Record how the scene did this round; True when it should be regenerated."""
+        result.attempts += 1
+        result.prompt_sent = sc.prompt_sent or result.prompt_sent
+        outcomes = [report.outcomes[i] for i in sc.ids if i in report.outcomes]
+        for outcome in outcomes:
+            if outcome.result and "cutout" in outcome.result.meta:
+                result.cutout = outcome.result.meta["cutout"]
+        frame = report.outcomes.get(sc.frame_step)
+        if frame is not None and frame.state in ("cached", "succeeded") and frame.result:
+            result.state = "cached" if all(o.state == "cached" for o in outcomes) else "generated"
+            result.frame = runner.store.path_of(frame.result.artifacts[0])  # type: ignore[attr-defined]
+            return False
+        failure = next((o for o in outcomes if o.state == "failed"), None)
+        if failure is None:  # skipped: a shared step it needs (its background) failed
+            failure = next((o for o in report.outcomes.values() if o.state == "failed"), None)
+        error = failure.error if failure and failure.error else "did not finish"
+        result.errors.append(f"attempt {result.attempts}: {error}")
+        if failure is not None and isinstance(failure.exception, QAFailed):
+            result.qa_flags = sorted(set(result.qa_flags) | set(failure.exception.flags))
+            return self.spec.scenes[sc.index].prompt is not None  # a file cannot be regenerated
+        result.error = (failure.exception if failure and failure.exception
+                        else ReelforgeError(f"scene {sc.index + 1}: {error}"))
+        return False
+
+    async def _check_budget(self, runner: Runner, builder: GraphBuilder) -> None:
+        if self.budget_usd is None:
+            return
+        _, steps = builder.round(list(range(len(self.spec.scenes))), 0)
+        plan = await runner.plan(steps, self.refresh)
+        unpriced = [p.step for p in plan.steps if not p.cached and p.estimate_usd is None]
+        if unpriced:
+            step = unpriced[0]
+            raise BudgetExceeded(f"--budget needs a price for every call, and {step.provider}/{step.model} "
+                                 f"({step.id}) has none in the pricing table; nothing was called",
+                                 hint="add a row for it with REELFORGE_PRICING_FILE, or run without --budget")
+        if plan.estimate_usd is not None and plan.estimate_usd > self.budget_usd + 1e-9:
+            raise BudgetExceeded(f"the plan needs {plan.calls} paid call(s), estimated ${plan.estimate_usd:.4f}, "
+                                 f"more than the budget of ${self.budget_usd:.4f}; nothing was called",
+                                 hint="raise --budget, use fewer scenes, or check the plan with --dry-run")
+
+    def _budget_left(self, reports: list[RunReport]) -> float | None:
+        if self.budget_usd is None:
+            return None
+        return max(0.0, self.budget_usd - sum(r.summary.get("cost_usd", 0.0) for r in reports))
+
+    # --- set-up ----------------------------------------------------------------------------
+
+    @property
+    def provider(self) -> str:
+        return self.spec.provider
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        aw, ah = ASPECTS[self.spec.aspect]
+        short = RESOLUTIONS[self.spec.resolution]
+        return (even(short * aw / ah), short) if aw >= ah else (short, even(short * ah / aw))
+
+    def _builder(self, generator: ImageGenerator) -> GraphBuilder:
+        if self._needs_generator():  # what the provider cannot do is refused before any call
+            check_request(self.provider, generator.capabilities, ImageRequest("scene", self.spec.aspect))
+        deliver = getattr(generator, "delivered_aspect", None)
+        w, h = parse_aspect(self.spec.aspect)
+        aspect = deliver(self.spec.aspect) if deliver else w / h
+        return GraphBuilder(self.spec, self.provider, generator.model, self.frame_size, aspect,
+                            generator.capabilities.seed)
+
+    def _needs_generator(self) -> bool:
+        return any(scene.prompt is not None for scene in self.spec.scenes)
+
+    def _runner(self, *, planning: bool, notes: list[str]) -> tuple[Runner, ImageGenerator]:
+        from reelforge.providers.images import IMAGE_GENERATORS
+
+        settings = self.settings
+        pricing = load_pricing(settings.pricing_file)
+        if self.spec.model:
+            self._check_model(pricing)
+            settings = settings.model_copy(update={f"{self.provider}_model": self.spec.model})
+        limits: Limits = IMAGE_GENERATORS.limits(self.provider, settings).merged(self.limits)
+        available = IMAGE_GENERATORS.check(self.provider, settings)
+        if not available.available and (planning or not self._needs_generator()):
+            if self._needs_generator():
+                notes.append(f"{self.provider} is not configured here ({available.reason}); estimate only")
+            generator: ImageGenerator = planning_stand_in(self.provider, configured_model(settings, self.provider))
+        else:  # raises ProviderUnavailable (exit 2, what to set) before anything is called
+            generator = IMAGE_GENERATORS.create(self.provider, settings, limits)
+        if not planning:
+            self._check_cloud_cutout()
+        data = settings.data_dir
+        runner = Runner(actions=all_actions(), store=LocalArtifactStore(data / "artifacts"),
+                        pricing=pricing, limits={self.provider: limits},
+                        records=RunStore(settings.database), providers=lambda name: generator,
+                        pools=scene_pools(os.cpu_count() or 1))
+        if self.on_event:
+            runner.bus.subscribe(self.on_event)
+        return runner, generator
+
+    def _check_model(self, pricing: Any) -> None:
+        """A model the pricing table does not know is most likely a typo: refuse it before any
+        call (a new model is enabled by giving it a price row)."""
+        known = sorted({p.model for p in pricing.prices if p.provider == self.provider})
+        if "*" in known or self.spec.model in known:
+            return
+        raise InputError(f"unknown model {self.spec.model!r} for {self.provider}", field="model",
+                         hint=f"use one of: {', '.join(known) or '(none listed)'}; for a model we do not list yet, "
+                              "add its price with REELFORGE_PRICING_FILE")
+
+    def _check_cloud_cutout(self) -> None:
+        method = self.spec.cutout_method
+        if self.spec.mode == "speed" or method not in CLOUD_CUTOUTS:
+            return
+        from reelforge.providers.cutout.registry import get_cutout_provider
+
+        ok, why = get_cutout_provider(method).availability()  # type: ignore[attr-defined]
+        if not ok:
+            from reelforge.errors import ProviderUnavailable
+
+            raise ProviderUnavailable(f"cutout.method: the cut-out provider {method} is not usable: {why}",
+                                      hint="set its key, or use cutout.method: refine (local)")
+
+    def _check_output(self) -> None:
+        if self.output.suffix.lower() != ".mp4":
+            raise InputError(f"the output must be an .mp4 file, got {self.output.name}", field="-o",
+                             hint="e.g. -o out/ad.mp4")
+        if self.output.is_dir():
+            raise InputError(f"{self.output} is a folder", field="-o", hint="name the .mp4 file to write")
+
+    def _title(self, variation: int) -> str:
+        first = next((s.prompt or s.image for s in self.spec.scenes), "")
+        more = f" (+{len(self.spec.scenes) - 1})" if len(self.spec.scenes) > 1 else ""
+        again = f" [regenerate {variation}]" if variation else ""
+        return f"scenes [{self.spec.mode}, {self.provider}] {str(first)[:50]}{more}{again}"
+
+
+def scene_pools(cpus: int) -> dict[str, int | str]:
+    """One process holds the ML session for cut-outs (about 600 MB while it works). On two cores
+    composites and backgrounds share that process — a second worker would cost ~270 MB for ~10 %
+    of the work (the 100-scene 1080p run peaked at 1.11 GB with two) — and beside it elsewhere."""
+    if cpus <= 2:
+        return {"default": 1, CUTOUT_POOL: "default"}
+    return {CUTOUT_POOL: 1, "default": cpus - 1}
+
+
+class StageClock:
+    """Per step kind: busy seconds (summed), wall span (first start → last end), counts. Fed
+    by the event stream; the report's per-stage timings come from here."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, dict[str, Any]] = {}
+        self._kinds: dict[str, str] = {}
+
+    def __call__(self, event: Event) -> None:
+        now = time.monotonic()
+        kind = event.data.get("kind")
+        if event.step and kind:
+            self._kinds[event.step] = kind
+        kind = kind or (self._kinds.get(event.step or "") if event.step else None)
+        if not kind:
+            return
+        stage = self.stages.setdefault(kind, {"steps": 0, "cached": 0, "failed": 0, "busy_s": 0.0,
+                                              "first": None, "last": None})
+        if event.type == "step.started":
+            stage["first"] = now if stage["first"] is None else stage["first"]
+        elif event.type in ("step.finished", "step.cached", "step.failed"):
+            stage["steps"] += 1
+            stage["cached"] += event.type == "step.cached"
+            stage["failed"] += event.type == "step.failed"
+            stage["busy_s"] += float(event.data.get("seconds") or 0.0)
+            stage["last"] = now
+
+    def add(self, name: str, seconds: float) -> None:
+        self.stages[name] = {"steps": 1, "cached": 0, "failed": 0, "busy_s": seconds, "first": None, "last": None,
+                             "wall_s": seconds}
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        out = {}
+        for kind, s in self.stages.items():
+            wall = s.get("wall_s")
+            if wall is None:
+                wall = (s["last"] - s["first"]) if s["first"] is not None and s["last"] is not None else 0.0
+            out[kind] = {"steps": s["steps"], "cached": s["cached"], "failed": s["failed"],
+                         "busy_s": round(s["busy_s"], 3), "wall_s": round(wall, 3)}
+        return out
+
+
+@dataclass
+class ScenesResult:
+    output: Path | None
+    contact_sheet: Path | None
+    report_path: Path
+    report: dict[str, Any]
+    summary: str
+    scenes: list[SceneResult]
