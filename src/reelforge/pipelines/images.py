@@ -143,19 +143,9 @@ class ImageJob:
         from reelforge.providers.images import IMAGE_GENERATORS
 
         limits: Limits = IMAGE_GENERATORS.limits(self.provider, self.settings).merged(self.limits)
-        availability = IMAGE_GENERATORS.check(self.provider, self.settings)
-        if planning and not availability.available:
-            # A plan calls nothing, so it needs no key: estimate for the configured model.
-            self.notes.append(f"{self.provider} is not configured here ({availability.reason}); estimate only")
-            generator: ImageGenerator = planning_stand_in(self.provider, configured_model(self.settings, self.provider))
-        else:
-            generator = IMAGE_GENERATORS.create(self.provider, self.settings, limits)
-        data = self.settings.data_dir
-        runner = Runner(actions={GenerateImage.kind: GenerateImage()}, store=LocalArtifactStore(data / "artifacts"),
-                        pricing=load_pricing(self.settings.pricing_file), limits={self.provider: limits},
-                        records=RunStore(self.settings.database), providers=lambda name: generator)
-        if self.on_event:
-            runner.bus.subscribe(self.on_event)
+        generator = choose_generator(self.provider, self.settings, limits, planning=planning, notes=self.notes)
+        runner = generation_runner(self.settings, [GenerateImage()], {self.provider: limits}, generator,
+                                   on_event=self.on_event)
         return runner, generator
 
     def _steps(self, generator: ImageGenerator) -> list[Step]:
@@ -197,6 +187,34 @@ class _PlanningStandIn:
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
         raise AssertionError("a plan never calls the provider")
+
+
+def choose_generator(provider: str, settings: Settings, limits: Limits, *, planning: bool,
+                     notes: list[str]) -> ImageGenerator:
+    """The provider's generator; for a plan without a key, a stand-in that prices the configured
+    model (a plan calls nothing, so it needs no key) and a note saying so. Otherwise a missing
+    key or SDK raises ProviderUnavailable (exit 2, what to set) before anything is called."""
+    from reelforge.providers.images import IMAGE_GENERATORS
+
+    availability = IMAGE_GENERATORS.check(provider, settings)
+    if planning and not availability.available:
+        notes.append(f"{provider} is not configured here ({availability.reason}); estimate only")
+        return planning_stand_in(provider, configured_model(settings, provider))
+    return IMAGE_GENERATORS.create(provider, settings, limits)
+
+
+def generation_runner(settings: Settings, actions: list[Any], limits: dict[str, Limits], generator: ImageGenerator,
+                      *, on_event: Callable[[Event], None] | None = None,
+                      pools: dict[str, int | str] | None = None) -> Runner:
+    """A Runner on the configured artifact store, pricing table and run records, calling
+    `generator` for every provider step."""
+    data = settings.data_dir
+    runner = Runner(actions={a.kind: a for a in actions}, store=LocalArtifactStore(data / "artifacts"),
+                    pricing=load_pricing(settings.pricing_file), limits=limits,
+                    records=RunStore(settings.database), providers=lambda name: generator, pools=pools)
+    if on_event:
+        runner.bus.subscribe(on_event)
+    return runner
 
 
 def planning_stand_in(provider: str, model: str) -> ImageGenerator:

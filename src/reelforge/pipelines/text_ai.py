@@ -22,7 +22,7 @@ from typing import Any
 from PIL import Image, PngImagePlugin
 
 from reelforge.errors import QualityError, ReelforgeError
-from reelforge.pipelines.images import GenerateImage, configured_model, planning_stand_in
+from reelforge.pipelines.images import GenerateImage, choose_generator, generation_runner
 from reelforge.pipelines.text_prompt import TextPrompt, build_prompt
 from reelforge.providers.image import (
     GeneratedImage,
@@ -34,15 +34,12 @@ from reelforge.providers.image import (
 from reelforge.runtime import (
     ActionResult,
     Event,
-    LocalArtifactStore,
     Output,
     Plan,
     Runner,
     RunOptions,
-    RunStore,
     Step,
     StepContext,
-    load_pricing,
 )
 from reelforge.runtime.runner import StepFailed
 from reelforge.settings import Settings
@@ -216,12 +213,8 @@ class TextAIJob:
             self.notes.append("--provider local draws a draft with the typographic engine (no image model), "
                               "then cuts it out like an AI answer")
             return LocalTextDraft(self.text, self.style, build_prompt(self.text, self.style).backdrop)
-        availability = IMAGE_GENERATORS.check(self.provider, self.settings)
-        if planning and not availability.available:  # a plan calls nothing, so it needs no key
-            self.notes.append(f"{self.provider} is not configured here ({availability.reason}); estimate only")
-            return planning_stand_in(self.provider, configured_model(self.settings, self.provider))
         limits = IMAGE_GENERATORS.limits(self.provider, self.settings)
-        return IMAGE_GENERATORS.create(self.provider, self.settings, limits)
+        return choose_generator(self.provider, self.settings, limits, planning=planning, notes=self.notes)
 
     def _prompt(self, generator: ImageGenerator) -> TextPrompt:
         return build_prompt(self.text, self.style, generator.capabilities.aspect_ratios)
@@ -229,14 +222,9 @@ class TextAIJob:
     def _runner(self, generator: ImageGenerator) -> Runner:
         from reelforge.providers.images import IMAGE_GENERATORS
 
-        data = self.settings.data_dir
-        runner = Runner(actions={GenerateImage.kind: GenerateImage(), CutOutText.kind: CutOutText()},
-                        store=LocalArtifactStore(data / "artifacts"), pricing=load_pricing(self.settings.pricing_file),
-                        limits={self.provider: IMAGE_GENERATORS.limits(self.provider, self.settings)},
-                        records=RunStore(self.settings.database), providers=lambda name: generator)
-        if self.on_event:
-            runner.bus.subscribe(self.on_event)
-        return runner
+        limits = {self.provider: IMAGE_GENERATORS.limits(self.provider, self.settings)}
+        return generation_runner(self.settings, [GenerateImage(), CutOutText()], limits, generator,
+                                 on_event=self.on_event)
 
     def _steps(self, generator: ImageGenerator, prompt: TextPrompt) -> list[Step]:
         params: dict[str, Any] = {"prompt": prompt.prompt, "aspect": prompt.aspect, "seed": None, "variant": 0,

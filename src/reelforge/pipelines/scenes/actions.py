@@ -167,10 +167,10 @@ class CompositeScene:
         return ActionResult([Output(png, PNG)])
 
 
-def all_actions() -> dict[str, Any]:
+def all_actions() -> list[Any]:
     from reelforge.pipelines.images import GenerateImage
 
-    return {a.kind: a for a in (GenerateImage(), CheckImage(), CutoutSubject(), RenderBackground(), CompositeScene())}
+    return [GenerateImage(), CheckImage(), CutoutSubject(), RenderBackground(), CompositeScene()]
 
 
 __all__ = ["QAFailed", "all_actions"]

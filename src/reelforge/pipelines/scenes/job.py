@@ -17,19 +17,17 @@ from typing import Any
 
 from reelforge.errors import BudgetExceeded, InputError, ReelforgeError
 from reelforge.imaging.image_qa import QAFailed
-from reelforge.pipelines.images import configured_model, planning_stand_in
+from reelforge.pipelines.images import choose_generator, generation_runner
 from reelforge.pipelines.scenes.actions import CUTOUT_POOL, all_actions
 from reelforge.pipelines.scenes.graph import GraphBuilder, SceneSteps
 from reelforge.providers.image import ImageGenerator, ImageRequest, check_request, parse_aspect
 from reelforge.runtime import (
     Event,
     Limits,
-    LocalArtifactStore,
     Plan,
     Runner,
     RunOptions,
     RunReport,
-    RunStore,
     load_pricing,
 )
 from reelforge.settings import Settings
@@ -200,22 +198,14 @@ class ScenesJob:
             self._check_model(pricing)
             settings = settings.model_copy(update={f"{self.provider}_model": self.spec.model})
         limits: Limits = IMAGE_GENERATORS.limits(self.provider, settings).merged(self.limits)
-        available = IMAGE_GENERATORS.check(self.provider, settings)
-        if not available.available and (planning or not self._needs_generator()):
-            if self._needs_generator():
-                notes.append(f"{self.provider} is not configured here ({available.reason}); estimate only")
-            generator: ImageGenerator = planning_stand_in(self.provider, configured_model(settings, self.provider))
-        else:  # raises ProviderUnavailable (exit 2, what to set) before anything is called
-            generator = IMAGE_GENERATORS.create(self.provider, settings, limits)
+        # A spec of image files only calls no generator: plan-style, with nothing to say about it.
+        needed = self._needs_generator()
+        generator = choose_generator(self.provider, settings, limits, planning=planning or not needed,
+                                     notes=notes if needed else [])
         if not planning:
             self._check_cloud_cutout()
-        data = settings.data_dir
-        runner = Runner(actions=all_actions(), store=LocalArtifactStore(data / "artifacts"),
-                        pricing=pricing, limits={self.provider: limits},
-                        records=RunStore(settings.database), providers=lambda name: generator,
-                        pools=scene_pools(os.cpu_count() or 1))
-        if self.on_event:
-            runner.bus.subscribe(self.on_event)
+        runner = generation_runner(settings, all_actions(), {self.provider: limits}, generator,
+                                   on_event=self.on_event, pools=scene_pools(os.cpu_count() or 1))
         return runner, generator
 
     def _check_model(self, pricing: Any) -> None:
