@@ -216,8 +216,11 @@ def test_daily_quota_counts_calls_of_earlier_runs(tmp_path: Path) -> None:
     first = run(make_runner(tmp_path, action, limits=limits), steps(2))
     assert first.state == "succeeded"
     second = run(make_runner(tmp_path, action, limits=limits), steps(4))  # s0, s1 cached
-    assert action.calls.count("s2") == 1 and "s3" not in action.calls
-    assert "daily limit of 3 requests" in (second.outcomes["s3"].error or "")
+    # one request was left for the day: s2 and s3 run concurrently, so either may take it
+    later = [c for c in action.calls if c in ("s2", "s3")]
+    assert len(later) == 1
+    refused = "s3" if later == ["s2"] else "s2"
+    assert "daily limit of 3 requests" in (second.outcomes[refused].error or "")
 
 
 def test_run_records_hold_states_costs_and_attempts(tmp_path: Path) -> None:
