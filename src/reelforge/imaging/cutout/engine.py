@@ -48,11 +48,8 @@ def _backdrop_reason(bd: Backdrop) -> str:
     return f"{kind} backdrop (noise {bd.noise * 255:.1f}/255, {bd.outliers:.0%} of the border off it)"
 
 
-NOISY_BACKDROP = 1.0 / 255  # above this, matting the keyed edge band beats the colour-distance ramp
-
-
 def run_key(rgb8: np.ndarray, *, keep_shadow: bool, model: str | None, backdrop: Backdrop | None = None,
-            reason: str = "requested", refine_noisy: bool = False) -> CutoutResult:
+            reason: str = "requested") -> CutoutResult:
     if model is not None and models.model_path(model).is_file():
         from reelforge.imaging.cutout.ml import predict_mask
 
@@ -63,13 +60,6 @@ def run_key(rgb8: np.ndarray, *, keep_shadow: bool, model: str | None, backdrop:
     else:
         out = key(rgb8, keep_shadow=keep_shadow, backdrop=backdrop)
     details = dict(out.details)
-    if refine_noisy and out.backdrop.noise > NOISY_BACKDROP and not keep_shadow:
-        from reelforge.imaging.cutout.key import uncomposite
-        from reelforge.imaging.cutout.refine import refine
-
-        alpha = refine(rgb8, out.alpha)
-        reason += f"; edges matted (backdrop noise {out.backdrop.noise * 255:.1f}/255)"
-        return _finish(alpha, uncomposite(rgb8, out.backdrop.plate, alpha), "key+refine", reason, details)
     return _finish(out.alpha, out.foreground, "key", reason, details)
 
 
@@ -99,7 +89,7 @@ def cut_local(rgb8: np.ndarray, method: str = "auto", *, model: str = models.DEF
         raise ValueError(f"unknown local method {method!r}")
     bd = fit_backdrop(rgb8.astype(np.float32) / 255.0)
     if bd.is_keyable:
-        return run_key(rgb8, keep_shadow=keep_shadow, model=model, backdrop=bd, refine_noisy=True,
+        return run_key(rgb8, keep_shadow=keep_shadow, model=model, backdrop=bd,
                        reason=f"auto: {_backdrop_reason(bd)}, keyed exactly")
     try:
         return run_ml(rgb8, model=model, refine_edges=True,

@@ -1,12 +1,16 @@
 """`key`: exact background removal for plain backdrops, no model.
 
 1. Fit the backdrop `B` from the border (`background.fit_backdrop`).
-2. Pixels within the noise of `B` are background candidates. Those connected to the image edge
-   are the backdrop; enclosed ones are holes (mug handle, headphone band) unless they are tiny
-   (specular highlights) or an ML mask says they are subject.
+2. Pixels within the noise of `B` (and whose 7x7 mean is too: a flat white rim on a grainy
+   off-white backdrop is within the grain but steadily off it) are background candidates. Those
+   connected to the image edge are the backdrop; enclosed ones are holes (mug handle, headphone
+   band) unless they are tiny (specular highlights) or an ML mask says they are subject.
 3. Soft drop shadows (darker copies of `B`, no sharp edges, touching the backdrop) are backdrop
-   too, or semi-transparent black with `keep_shadow`.
-4. Alpha on the edge band by projecting `C - B` onto `F - B`, with `F` taken from the nearest
+   too, or semi-transparent black with `keep_shadow`. Shadow-hued regions cut off from the
+   backdrop (between converging stems) are backdrop when they fade and the ML mask agrees.
+4. Next to the subject, `B` is re-estimated from the background pixels actually there (shadowed,
+   grainy, JPEG-rung), so edges are measured against the backdrop as it is.
+5. Alpha on the edge band by projecting `C - B` onto `F - B`, with `F` taken from the nearest
    solid subject pixels; the colour is then un-composited, `F = (C - (1 - a) B) / a`, so edges
    carry no trace of the backdrop (no white fringe over a dark background).
 """
@@ -43,7 +47,8 @@ def _touching_edge(labels: np.ndarray) -> np.ndarray:
     return np.unique(edge[edge > 0])
 
 
-def _shadow_mask(rgb: np.ndarray, plate: np.ndarray, near_bg: np.ndarray, noise: float) -> np.ndarray:
+def _shadow_mask(rgb: np.ndarray, plate: np.ndarray, near_bg: np.ndarray,
+                 noise: float) -> tuple[np.ndarray, np.ndarray]:
     """Soft drop shadows: darker, same-hue copies of the backdrop that touch it and fade in
     softly. A light or grey subject looks the same inside, so each candidate region must also
     *fade*: its depth over its steepest gradient gives a blur width, and only a blur of several
@@ -59,19 +64,23 @@ def _shadow_mask(rgb: np.ndarray, plate: np.ndarray, near_bg: np.ndarray, noise:
     sharp = (grad > 0.004 + 1.2 * noise) & (local_range < 6.0 * grad)
     sharp = cv2.dilate(sharp.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     candidate = (spread < 0.05 + 4 * noise) & (shade > 0.3) & (shade < 1.0) & (grad < 0.03) & ~sharp & ~near_bg
-    n, labels, _ = _components(candidate | near_bg, 4)
+    n, labels, stats = _components(candidate | near_bg, 4)
     shadow = np.zeros(n, bool)
     cand_labels = np.where(candidate, labels, 0)
     reach = np.ones((5, 5), np.uint8)
     for label in np.unique(cand_labels[cand_labels > 0]):
-        inside = cand_labels == label
-        interface = cv2.dilate(inside.astype(np.uint8), reach).astype(bool) & near_bg
+        # work inside the component's bounding box (plus the 2 px the interface reaches)
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        box = np.s_[max(y - 2, 0):y + h + 2, max(x - 2, 0):x + w + 2]
+        inside = cand_labels[box] == label
+        interface = cv2.dilate(inside.astype(np.uint8), reach).astype(bool) & near_bg[box]
         if inside.sum() < 50 or not interface.any():
             continue
-        depth = 1.0 - float(np.percentile(shade[inside], 5))
-        steepest = max(float(np.percentile(grad[interface], 90)), float(np.percentile(grad[inside], 98))) + 1e-4
+        depth = 1.0 - float(np.percentile(shade[box][inside], 5))
+        steepest = max(float(np.percentile(grad[box][interface], 90)),
+                       float(np.percentile(grad[box][inside], 98))) + 1e-4
         shadow[label] = depth / (2.5 * steepest) >= 3.0  # how many px it fades over
-    return candidate & shadow[labels]
+    return candidate & shadow[labels], candidate
 
 
 MaskSource = np.ndarray | Callable[[], np.ndarray] | None
@@ -95,6 +104,31 @@ class _LazyMask:
         return self.value
 
 
+def _near_backdrop(diff: np.ndarray, dist: np.ndarray, noise: float) -> np.ndarray:
+    """Pixels that are backdrop: each within the noise of the plate, *and* not part of a flat
+    patch whose local mean sits off the plate. On a noisy off-white backdrop a white rim is within
+    the per-pixel noise, but a 7x7 mean sees its steady offset (noise averages away, the offset
+    does not). The mean test also fails in a thin ring around every subject (its window reaches
+    the subject); an opening keeps only the patches wide enough to be real."""
+    near = dist < max(5.0 * noise * np.sqrt(3), 6 / 255)
+    offset = np.linalg.norm(cv2.blur(diff, (7, 7)), axis=2)
+    flat_off = near & (offset > max(4.0 * noise * np.sqrt(3) / 7, 2 / 255))
+    flat_off = cv2.morphologyEx(flat_off.astype(np.uint8), cv2.MORPH_OPEN, np.ones((9, 9), np.uint8)).astype(bool)
+    return near & ~flat_off
+
+
+def _local_plate(rgb: np.ndarray, plate: np.ndarray, background: np.ndarray, solid: np.ndarray) -> np.ndarray:
+    """The backdrop as it really is next to the subject: a masked Gaussian average of nearby
+    background pixels (shadowed, noisy or JPEG-rung as they are), falling back to the fitted plate
+    where no background is within reach. Edge alpha rgb against this carries no shadow."""
+    known = background & ~cv2.dilate(solid.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    weight = known.astype(np.float32)
+    norm = cv2.GaussianBlur(weight, (0, 0), 4.0)
+    local = cv2.GaussianBlur(rgb * weight[..., None], (0, 0), 4.0) / np.maximum(norm, 1e-6)[..., None]
+    trust = np.clip(norm / 0.1, 0.0, 1.0)[..., None]
+    return (trust * local + (1 - trust) * plate).astype(np.float32)
+
+
 def _rescue_light_parts(near_bg: np.ndarray, ml: np.ndarray) -> tuple[np.ndarray, int]:
     """Backdrop-coloured pixels deep inside the model's confident subject area are subject."""
     confident = ml >= 0.9
@@ -107,23 +141,43 @@ def _rescue_light_parts(near_bg: np.ndarray, ml: np.ndarray) -> tuple[np.ndarray
     return near_bg & ~rescue, int(rescue.sum())
 
 
+def _enclosed_shadows(candidate: np.ndarray, background: np.ndarray, ml: np.ndarray, shade: np.ndarray,
+                      noise: float) -> np.ndarray:
+    """Shadow-hued smooth regions cut off from the backdrop (between converging stems, under a
+    strap) that the model calls background and that *fade* like a shadow: a flat grey or white
+    subject part (an ear cushion, a sneaker upper) keeps one shade, a shadow does not."""
+    n, labels, stats = _components(candidate & ~background, 4)
+    found = np.zeros(n, bool)
+    if n <= 1:
+        return found[labels]
+    areas = stats[:, cv2.CC_STAT_AREA]
+    ml_mean = np.bincount(labels.ravel(), weights=ml.ravel(), minlength=n) / np.maximum(areas, 1)
+    for label in np.nonzero((ml_mean < 0.5) & (areas >= 16))[0]:
+        if label == 0:
+            continue
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        values = shade[y:y + h, x:x + w][labels[y:y + h, x:x + w] == label]
+        spread = float(np.percentile(values, 95) - np.percentile(values, 5))
+        found[label] = spread > max(0.03, 6 * noise)
+    return found[labels]
+
+
 def _classify_background(near_bg: np.ndarray, ml_mask: _LazyMask, min_hole: int) -> tuple[np.ndarray, int]:
     """Background = near-backdrop regions touching the edge, plus enclosed holes."""
     n, labels, stats = _components(near_bg, 4)
     background = np.zeros(n, bool)
     background[_touching_edge(labels)] = True
-    holes = 0
-    for label in np.nonzero(~background[1:])[0] + 1:
-        area = stats[label, cv2.CC_STAT_AREA]
-        if ml_mask:
-            # the model (320 px) misses thin gaps between stems/straps; large backdrop-coloured
-            # regions it is unsure about are holes too, small ones need a clear "background"
-            ml_mean = float(ml_mask.get()[labels == label].mean())
-            is_hole = (ml_mean < 0.5 and area >= 16) or (ml_mean < 0.9 and area >= min_hole)
-        else:
-            is_hole = area >= min_hole  # small enclosed white blobs are highlights on the subject
-        background[label] = is_hole
-        holes += int(is_hole)
+    enclosed = np.nonzero(~background[1:])[0] + 1
+    areas = stats[:, cv2.CC_STAT_AREA]
+    if ml_mask and len(enclosed):
+        # the model (320 px) misses thin gaps between stems/straps; large backdrop-coloured
+        # regions it is unsure about are holes too, small ones need a clear "background"
+        ml_mean = np.bincount(labels.ravel(), weights=ml_mask.get().ravel(), minlength=n) / np.maximum(areas, 1)
+        is_hole = ((ml_mean < 0.5) & (areas >= 16)) | ((ml_mean < 0.9) & (areas >= min_hole))
+    else:
+        is_hole = areas >= min_hole  # small enclosed white blobs are highlights on the subject
+    background[enclosed] = is_hole[enclosed]
+    holes = int(is_hole[enclosed].sum())
     background[0] = False
     return background[labels], holes
 
@@ -228,14 +282,6 @@ def _uncomposite(rgb: np.ndarray, plate: np.ndarray, alpha: np.ndarray, fg_est: 
     return np.clip(trust * exact + (1 - trust) * fg_est, 0.0, 1.0)
 
 
-def uncomposite(rgb8: np.ndarray, plate: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Exact subject colours for any alpha over a known backdrop plate (used after matting)."""
-    rgb = rgb8.astype(np.float32) / 255.0
-    solid = alpha >= 0.98
-    fg_est = _nearest_colors(rgb, solid) if solid.any() else rgb
-    return _uncomposite(rgb, plate, alpha, fg_est)
-
-
 def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: MaskSource = None,
         backdrop: Backdrop | None = None) -> KeyOutput:
     """Key out a plain backdrop. `rgb8` is H×W×3 uint8. `ml_mask` (H×W 0..1, or a function that
@@ -244,17 +290,24 @@ def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: MaskSource = No
     rgb = rgb8.astype(np.float32) / 255.0
     backdrop = backdrop or fit_backdrop(rgb)
     plate = backdrop.plate
-    dist = np.linalg.norm(rgb - plate, axis=2)
-    t_bg = max(5.0 * backdrop.noise * np.sqrt(3), 6 / 255)
-    near_bg = dist < t_bg
+    diff = rgb - plate
+    dist = np.linalg.norm(diff, axis=2)
+    near_bg = _near_backdrop(diff, dist, backdrop.noise)
     rescued = 0
     if mask:  # subject parts the colour of the backdrop (a white rim on white): the model sees them
         near_bg, rescued = _rescue_light_parts(near_bg, mask.get())
-    shadow = _shadow_mask(rgb, plate, near_bg, backdrop.noise)
+    shadow, candidate = _shadow_mask(rgb, plate, near_bg, backdrop.noise)
     if shadow.any() and mask:  # light subject parts can pass for shadow; the model knows better
         shadow &= mask.get() < 0.5
     background, holes = _classify_background(near_bg | shadow, mask, min_hole=max(64, rgb.shape[0] * rgb.shape[1] // 2000))
+    if mask and (candidate & ~background).any():
+        shade = (rgb @ LUMA) / np.maximum(plate @ LUMA, 1e-3)
+        enclosed = _enclosed_shadows(candidate, background, mask.get(), shade, backdrop.noise)
+        background |= enclosed
+        shadow |= enclosed
     solid, specks = _remove_specks(~background)
+    plate = _local_plate(rgb, plate, background, solid)
+    dist = np.linalg.norm(rgb - plate, axis=2)
     deep, plateau = _solid_core(solid, dist, band=max(3, round(min(rgb.shape[:2]) / 400)))
     fg_est = _nearest_colors(rgb, deep if deep.any() else plateau)
     edge = np.where(plateau, _thin_alpha(rgb, plate, fg_est, dist), _edge_alpha(rgb, plate, fg_est))
@@ -263,7 +316,7 @@ def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: MaskSource = No
     alpha[where], fg_est[where] = mix_alpha, mix_fg
     foreground = _uncomposite(rgb, plate, alpha, fg_est)
     if keep_shadow:
-        shade = 1.0 - (rgb @ LUMA) / np.maximum(plate @ LUMA, 1e-3)
+        shade = 1.0 - (rgb @ LUMA) / np.maximum(backdrop.plate @ LUMA, 1e-3)  # against the unshadowed fit
         cast = shadow & ~solid
         alpha = np.where(cast, np.clip(shade, 0.0, 1.0), alpha).astype(np.float32)
         foreground = np.where(cast[..., None], 0.0, foreground).astype(np.float32)
