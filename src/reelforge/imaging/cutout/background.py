@@ -48,9 +48,14 @@ def _border_samples(img: FloatImage, band: int, step: int) -> tuple[np.ndarray, 
     return xs / max(w - 1, 1) * 2 - 1, ys / max(h - 1, 1) * 2 - 1, img[ys, xs]
 
 
+def _terms(degree: int) -> list[tuple[int, int]]:
+    """Exponents (i, j) of the polynomial terms x^i y^j with i + j <= degree, in coefficient order."""
+    return [(i, j) for i in range(degree + 1) for j in range(degree + 1 - i)]
+
+
 def _design(x: np.ndarray, y: np.ndarray, degree: int) -> np.ndarray:
     """Polynomial terms x^i y^j with i + j <= degree."""
-    cols = [x**i * y**j for i in range(degree + 1) for j in range(degree + 1 - i)]
+    cols = [x**i * y**j for i, j in _terms(degree)]
     return np.stack(cols, axis=-1).astype(np.float64)
 
 
@@ -71,15 +76,16 @@ def _robust_fit(design: np.ndarray, values: np.ndarray, rounds: int = 4) -> tupl
 
 
 def _evaluate(coef: np.ndarray, degree: int, height: int, width: int) -> FloatImage:
-    ys = np.linspace(-1, 1, height, dtype=np.float32)[:, None]
-    xs = np.linspace(-1, 1, width, dtype=np.float32)[None, :]
-    plate = np.zeros((height, width, coef.shape[1]), np.float32)
-    k = 0
-    for i in range(degree + 1):
-        for j in range(degree + 1 - i):
-            plate += (xs**i * ys**j)[..., None] * coef[k].astype(np.float32)
-            k += 1
-    return np.clip(plate, 0.0, 1.0)
+    """The surface on the full grid as one matrix product: the powers of y (H × d+1) times, for
+    each power y^j, the polynomial in x it multiplies (d+1 × W·C)."""
+    ys = np.linspace(-1, 1, height)[:, None] ** np.arange(degree + 1)
+    xs = np.linspace(-1, 1, width)[:, None] ** np.arange(degree + 1)
+    channels = coef.shape[1]
+    rows = np.zeros((degree + 1, width, channels))  # row j: the x-polynomial multiplying y^j
+    for k, (i, j) in enumerate(_terms(degree)):
+        rows[j] += xs[:, i, None] * coef[k]
+    plate = (ys.astype(np.float32) @ rows.reshape(degree + 1, -1).astype(np.float32)).reshape(height, width, channels)
+    return np.clip(plate, 0.0, 1.0, out=plate)
 
 
 def fit_backdrop(img: FloatImage) -> Backdrop:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import cv2
 import numpy as np
 from PIL import Image
 
 from reelforge.errors import ProviderUnavailable
 from reelforge.imaging.cutout import models
 from reelforge.imaging.cutout.background import Backdrop, fit_backdrop
-from reelforge.imaging.cutout.key import _nearest_colors, key
+from reelforge.imaging.cutout.key import MaskSource, key, nearest_colors
+from reelforge.imaging.cutout.ml import predict_mask
 from reelforge.imaging.cutout.qa import assess
 from reelforge.imaging.cutout.result import CutoutResult
 
@@ -23,10 +25,11 @@ LOCAL_METHODS = ("auto", "key", "ml", "refine")
 
 
 def _rgba(alpha: np.ndarray, foreground: np.ndarray) -> Image.Image:
-    rgb = np.clip(np.round(foreground * 255), 0, 255).astype(np.uint8)
-    a = np.clip(np.round(alpha * 255), 0, 255).astype(np.uint8)
+    # convertScaleAbs rounds and saturates to uint8 in one (threaded) pass
+    rgb = cv2.convertScaleAbs(np.clip(foreground, 0.0, 1.0), alpha=255.0)
+    a = cv2.convertScaleAbs(alpha, alpha=255.0)
     rgb[a == 0] = 0  # fully transparent pixels carry no colour (smaller files, no stray fringes)
-    return Image.fromarray(np.dstack([rgb, a]), "RGBA")
+    return Image.fromarray(cv2.merge([rgb, a]), "RGBA")
 
 
 def _finish(alpha: np.ndarray, foreground: np.ndarray, method: str, reason: str, details: dict) -> CutoutResult:
@@ -39,8 +42,9 @@ def _ml_foreground(rgb8: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     subject colour (no backdrop model to un-composite against), so edges carry no old background."""
     rgb = rgb8.astype(np.float32) / 255.0
     solid = alpha >= 0.98
-    inner = _nearest_colors(rgb, solid) if solid.any() else rgb
-    return np.where(solid[..., None], rgb, inner)
+    ys, xs = np.nonzero(~solid & (alpha > 0))
+    rgb[ys, xs] = nearest_colors(rgb, solid, ys, xs)
+    return rgb
 
 
 def _backdrop_reason(bd: Backdrop) -> str:
@@ -48,31 +52,19 @@ def _backdrop_reason(bd: Backdrop) -> str:
     return f"{kind} backdrop (noise {bd.noise * 255:.1f}/255, {bd.outliers:.0%} of the border off it)"
 
 
-def run_key(rgb8: np.ndarray, *, keep_shadow: bool, model: str | None, backdrop: Backdrop | None = None,
+def run_key(rgb8: np.ndarray, *, keep_shadow: bool, mask: MaskSource = None, backdrop: Backdrop | None = None,
             reason: str = "requested") -> CutoutResult:
-    if model is not None and models.model_path(model).is_file():
-        from reelforge.imaging.cutout.ml import predict_mask
-
-        # the model runs on a thread while keying starts (onnxruntime and NumPy release the GIL)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(predict_mask, rgb8, model)
-            out = key(rgb8, keep_shadow=keep_shadow, ml_mask=pending.result, backdrop=backdrop)
-    else:
-        out = key(rgb8, keep_shadow=keep_shadow, backdrop=backdrop)
-    details = dict(out.details)
-    return _finish(out.alpha, out.foreground, "key", reason, details)
+    out = key(rgb8, keep_shadow=keep_shadow, ml_mask=mask, backdrop=backdrop)
+    return _finish(out.alpha, out.foreground, "key", reason, dict(out.details))
 
 
-def run_ml(rgb8: np.ndarray, *, model: str, refine_edges: bool, reason: str = "requested") -> CutoutResult:
-    from reelforge.imaging.cutout.ml import predict_mask
-
-    alpha = predict_mask(rgb8, model)
-    method = "ml"
+def run_ml(rgb8: np.ndarray, mask: np.ndarray, *, model: str, refine_edges: bool,
+           reason: str = "requested") -> CutoutResult:
+    alpha, method = mask, "ml"
     if refine_edges:
         from reelforge.imaging.cutout.refine import refine
 
-        alpha = refine(rgb8, alpha)
-        method = "refine"
+        alpha, method = refine(rgb8, alpha), "refine"
     return _finish(alpha, _ml_foreground(rgb8, alpha), method, reason, {"model": model})
 
 
@@ -80,22 +72,25 @@ def cut_local(rgb8: np.ndarray, method: str = "auto", *, model: str = models.DEF
               keep_shadow: bool = False) -> CutoutResult:
     """Cut out an H×W×3 uint8 image with a local method."""
     if method == "key":
-        return run_key(rgb8, keep_shadow=keep_shadow, model=None)
-    if method == "ml":
-        return run_ml(rgb8, model=model, refine_edges=False)
-    if method == "refine":
-        return run_ml(rgb8, model=model, refine_edges=True)
+        return run_key(rgb8, keep_shadow=keep_shadow)
+    if method in ("ml", "refine"):
+        return run_ml(rgb8, predict_mask(rgb8, model), model=model, refine_edges=method == "refine")
     if method != "auto":
         raise ValueError(f"unknown local method {method!r}")
-    bd = fit_backdrop(rgb8.astype(np.float32) / 255.0)
-    if bd.is_keyable:
-        return run_key(rgb8, keep_shadow=keep_shadow, model=model, backdrop=bd,
-                       reason=f"auto: {_backdrop_reason(bd)}, keyed exactly")
-    try:
-        return run_ml(rgb8, model=model, refine_edges=True,
-                      reason=f"auto: busy backdrop ({_backdrop_reason(bd)}), ML mask refined by matting")
-    except ProviderUnavailable as exc:
-        result = run_key(rgb8, keep_shadow=keep_shadow, model=None, backdrop=bd,
-                         reason=f"auto: busy backdrop but no ML model ({exc.message}); keyed anyway")
-        result.warnings.append(f"keyed a busy backdrop because the ML model is missing: {exc.hint}")
-        return result
+    # Both of auto's paths want the model's mask, so it starts first, on a thread, and the backdrop
+    # is fitted (and keying begins) while it runs: onnxruntime, OpenCV and NumPy release the GIL.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(predict_mask, rgb8, model) if models.model_path(model).is_file() else None
+        bd = fit_backdrop(rgb8.astype(np.float32) / 255.0)
+        if bd.is_keyable:
+            return run_key(rgb8, keep_shadow=keep_shadow, mask=pending.result if pending else None, backdrop=bd,
+                           reason=f"auto: {_backdrop_reason(bd)}, keyed exactly")
+        try:
+            mask = pending.result() if pending else predict_mask(rgb8, model)
+        except ProviderUnavailable as exc:
+            result = run_key(rgb8, keep_shadow=keep_shadow, backdrop=bd,
+                             reason=f"auto: busy backdrop but no ML model ({exc.message}); keyed anyway")
+            result.warnings.append(f"keyed a busy backdrop because the ML model is missing: {exc.hint}")
+            return result
+    return run_ml(rgb8, mask, model=model, refine_edges=True,
+                  reason=f"auto: busy backdrop ({_backdrop_reason(bd)}), ML mask refined by matting")

@@ -47,15 +47,20 @@ def _touching_edge(labels: np.ndarray) -> np.ndarray:
     return np.unique(edge[edge > 0])
 
 
-def _shadow_mask(rgb: np.ndarray, plate: np.ndarray, near_bg: np.ndarray,
-                 noise: float) -> tuple[np.ndarray, np.ndarray]:
-    """Soft drop shadows: darker, same-hue copies of the backdrop that touch it and fade in
-    softly. A light or grey subject looks the same inside, so each candidate region must also
-    *fade*: its depth over its steepest gradient gives a blur width, and only a blur of several
-    pixels is a shadow (product edges are sharp, even on white)."""
+@dataclass
+class _ShadowCues:
+    looks: np.ndarray  # darker than the backdrop, same hue, smooth, away from sharp edges
+    shade: np.ndarray  # mean ratio to the backdrop
+    grad: np.ndarray  # luma gradient magnitude per px
+
+
+def _shadow_cues(rgb: np.ndarray, plate: np.ndarray, noise: float) -> _ShadowCues:
+    """Where a soft drop shadow could be: darker, same-hue copies of the backdrop with no sharp
+    edge nearby (these need no ML mask, so they are worked out while the model runs)."""
     ratio = rgb / np.maximum(plate, 1e-3)
-    spread = ratio.max(axis=2) - ratio.min(axis=2)
-    shade = ratio.mean(axis=2)
+    r, g, b = ratio[..., 0], ratio[..., 1], ratio[..., 2]  # per-channel maths: axis reductions are slow
+    spread = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
+    shade = (r + g + b) / 3
     luma = cv2.GaussianBlur(rgb @ LUMA, (0, 0), 0.8)
     grad = np.hypot(cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3)) / 8
     # a sharp edge rises over a few px: local range / gradient is small. Shadows fade over many.
@@ -63,7 +68,17 @@ def _shadow_mask(rgb: np.ndarray, plate: np.ndarray, near_bg: np.ndarray,
     local_range = cv2.dilate(luma, window) - cv2.erode(luma, window)
     sharp = (grad > 0.004 + 1.2 * noise) & (local_range < 6.0 * grad)
     sharp = cv2.dilate(sharp.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    candidate = (spread < 0.05 + 4 * noise) & (shade > 0.3) & (shade < 1.0) & (grad < 0.03) & ~sharp & ~near_bg
+    looks = (spread < 0.05 + 4 * noise) & (shade > 0.3) & (shade < 1.0) & (grad < 0.03) & ~sharp
+    return _ShadowCues(looks=looks, shade=shade, grad=grad)
+
+
+def _shadow_mask(cues: _ShadowCues, near_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(shadow, candidate): soft drop shadows are the shadow-looking regions that touch the
+    backdrop and fade in softly. A light or grey subject looks the same inside, so each region
+    must also *fade*: its depth over its steepest gradient gives a blur width, and only a blur of
+    several pixels is a shadow (product edges are sharp, even on white)."""
+    shade, grad = cues.shade, cues.grad
+    candidate = cues.looks & ~near_bg
     n, labels, stats = _components(candidate | near_bg, 4)
     shadow = np.zeros(n, bool)
     cand_labels = np.where(candidate, labels, 0)
@@ -111,7 +126,7 @@ def _near_backdrop(diff: np.ndarray, dist: np.ndarray, noise: float) -> np.ndarr
     does not). The mean test also fails in a thin ring around every subject (its window reaches
     the subject); an opening keeps only the patches wide enough to be real."""
     near = dist < max(5.0 * noise * np.sqrt(3), 6 / 255)
-    offset = np.linalg.norm(cv2.blur(diff, (7, 7)), axis=2)
+    offset = _length(cv2.blur(diff, (7, 7)))
     flat_off = near & (offset > max(4.0 * noise * np.sqrt(3) / 7, 2 / 255))
     flat_off = cv2.morphologyEx(flat_off.astype(np.uint8), cv2.MORPH_OPEN, np.ones((9, 9), np.uint8)).astype(bool)
     return near & ~flat_off
@@ -212,18 +227,21 @@ def _solid_core(solid: np.ndarray, dist: np.ndarray, band: int) -> tuple[np.ndar
 _DIRECTIONS = [(np.cos(a), np.sin(a)) for a in np.linspace(0, 2 * np.pi, 8, endpoint=False)]
 
 
-def _mix_alpha(rgb: np.ndarray, plate: np.ndarray, deep: np.ndarray, unknown: np.ndarray,
-               radii: tuple[int, ...] = (2, 4, 7, 11)) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
-    """For each unknown pixel, the nearby solid colour F that best explains it as a mix
-    `a·F + (1 - a)·B` (smallest residual, ties to the more opaque reading). Returns (pixel
-    indices, alpha, F) for the pixels that had a candidate within reach."""
-    ys, xs = np.nonzero(unknown)
+def _length(v: np.ndarray) -> np.ndarray:
+    """Euclidean length over the last (colour) axis; np.linalg.norm is several times slower here."""
+    return np.sqrt(np.einsum("...c,...c->...", v, v))
+
+
+def _mix_alpha(rgb: np.ndarray, deep: np.ndarray, ys: np.ndarray, xs: np.ndarray, b: np.ndarray,
+               radii: tuple[int, ...] = (2, 4, 7, 11)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each band pixel (ys, xs) over backdrop `b`, the nearby solid colour F that best explains
+    it as a mix `a·F + (1 - a)·B` (smallest residual, ties to the more opaque reading). Returns
+    (found, alpha, F): which pixels had a candidate within reach, and their reading."""
     h, w = deep.shape
-    c, b = rgb[ys, xs], plate[ys, xs]
-    cb = c - b
+    cb = rgb[ys, xs] - b
     best = np.full(len(ys), np.inf, np.float32)
     alpha = np.zeros(len(ys), np.float32)
-    fg = c.copy()
+    fg = np.zeros_like(cb)
     for r in radii:
         for dx, dy in _DIRECTIONS:
             yy = np.clip(ys + round(dy * r), 0, h - 1)
@@ -232,69 +250,93 @@ def _mix_alpha(rgb: np.ndarray, plate: np.ndarray, deep: np.ndarray, unknown: np
             fb = f - b
             den = np.einsum("nc,nc->n", fb, fb)
             a = np.where(den < 0.08**2, 1.0, np.clip(np.einsum("nc,nc->n", cb, fb) / np.maximum(den, 1e-6), 0, 1))
-            resid = np.linalg.norm(cb - a[:, None] * fb, axis=1) - 0.02 * a
+            resid = _length(cb - a[:, None] * fb) - 0.02 * a
             better = deep[yy, xx] & (resid < best)
-            best = np.where(better, resid, best)
-            alpha = np.where(better, a, alpha)
-            fg = np.where(better[:, None], f, fg)
+            best[better], alpha[better], fg[better] = resid[better], a[better], f[better]
     found = np.isfinite(best)
-    return (ys[found], xs[found]), alpha[found], fg[found]
+    return found, alpha[found], fg[found]
 
 
-def _thin_alpha(rgb: np.ndarray, plate: np.ndarray, fg_est: np.ndarray, dist: np.ndarray) -> np.ndarray:
+def _thin_alpha(c: np.ndarray, b: np.ndarray, f: np.ndarray, dist: np.ndarray) -> np.ndarray:
     """Plateau pixels of thin strokes: as opaque as their contrast allows against the nearest
     solid subject colour (a hair-thin stem never reaches its full colour)."""
-    projected = _edge_alpha(rgb, plate, fg_est)
-    ratio = dist / np.maximum(np.linalg.norm(fg_est - plate, axis=2), 1e-3)
+    projected = _edge_alpha(c, b, f)
+    ratio = dist / np.maximum(_length(f - b), 1e-3)
     return np.clip(np.maximum(projected, ratio), 0.0, 1.0)
 
 
-def _nearest_colors(rgb: np.ndarray, core: np.ndarray) -> np.ndarray:
-    """For every pixel, a solid-subject colour nearby: a Gaussian-weighted average of core pixels
-    (smooth) where there are some within reach, else the single nearest core pixel."""
+def nearest_colors(rgb: np.ndarray, core: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """For the pixels (ys, xs), a solid-subject colour nearby: a Gaussian-weighted average of core
+    pixels (smooth) where there are some within reach, else the single nearest core pixel."""
+    if not core.any():
+        return rgb[ys, xs].copy()
     weight = core.astype(np.float32)
     acc = cv2.GaussianBlur(rgb * weight[..., None], (0, 0), 2.0)
-    norm = cv2.GaussianBlur(weight, (0, 0), 2.0)
-    local = acc / np.maximum(norm, 1e-6)[..., None]
-    if not core.any():
-        return rgb.copy()
-    _, nearest = cv2.distanceTransformWithLabels((~core).astype(np.uint8), cv2.DIST_L2, 5,
-                                                 labelType=cv2.DIST_LABEL_PIXEL)
-    ys, xs = np.nonzero(core)  # label k (1-based) is the k-th core pixel in this scan order
-    far = rgb[ys[nearest - 1], xs[nearest - 1]]
-    return np.where((norm > 0.05)[..., None], local, far)
+    norm = cv2.GaussianBlur(weight, (0, 0), 2.0)[ys, xs]
+    colors = acc[ys, xs] / np.maximum(norm, 1e-6)[:, None]
+    far = norm <= 0.05
+    if far.any():
+        _, nearest = cv2.distanceTransformWithLabels((~core).astype(np.uint8), cv2.DIST_L2, 5,
+                                                     labelType=cv2.DIST_LABEL_PIXEL)
+        core_ys, core_xs = np.nonzero(core)  # label k (1-based) is the k-th core pixel in this scan order
+        k = nearest[ys[far], xs[far]] - 1
+        colors[far] = rgb[core_ys[k], core_xs[k]]
+    return colors
 
 
-def _edge_alpha(rgb: np.ndarray, plate: np.ndarray, fg_est: np.ndarray) -> np.ndarray:
-    """alpha = (C - B)·(F - B) / |F - B|^2; subject colours too close to the backdrop to
-    measure a mix against count as solid."""
-    fb = fg_est - plate
-    contrast = np.einsum("hwc,hwc->hw", fb, fb)
-    alpha = np.einsum("hwc,hwc->hw", rgb - plate, fb) / np.maximum(contrast, 1e-6)
+def _edge_alpha(c: np.ndarray, b: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """alpha = (C - B)·(F - B) / |F - B|^2 per pixel (rows of colours); subject colours too close
+    to the backdrop to measure a mix against count as solid."""
+    fb = f - b
+    contrast = np.einsum("nc,nc->n", fb, fb)
+    alpha = np.einsum("nc,nc->n", c - b, fb) / np.maximum(contrast, 1e-6)
     return np.where(contrast < 0.08**2, 1.0, np.clip(alpha, 0.0, 1.0)).astype(np.float32)
 
 
-def _uncomposite(rgb: np.ndarray, plate: np.ndarray, alpha: np.ndarray, fg_est: np.ndarray) -> np.ndarray:
+def _uncomposite(c: np.ndarray, b: np.ndarray, alpha: np.ndarray, f: np.ndarray) -> np.ndarray:
     """F = (C - (1 - a) B) / a, faded to the estimated colour where a is too small to divide by."""
-    a = alpha[..., None]
-    exact = (rgb - (1 - a) * plate) / np.maximum(a, 1e-3)
+    a = alpha[:, None]
+    exact = (c - (1 - a) * b) / np.maximum(a, 1e-3)
     trust = np.clip((a - 0.05) / 0.25, 0.0, 1.0)
-    return np.clip(trust * exact + (1 - trust) * fg_est, 0.0, 1.0)
+    return np.clip(trust * exact + (1 - trust) * f, 0.0, 1.0)
 
 
-def _subject_region(near_bg: np.ndarray, margin: int) -> tuple[slice, slice] | None:
-    """The box around everything that is not plainly backdrop (specks aside), plus `margin` px.
-    Outside it every pixel is backdrop connected to the image edge, so the rest of the work (the
-    per-pixel colour maths, which is most of the time) runs on this box only."""
+def _edge_band(rgb: np.ndarray, plate: np.ndarray, solid: np.ndarray, image_side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Alpha and un-composited colour: 1 and the pixel itself deep inside, measured on the band of
+    subject pixels near the backdrop (only those: it is a small share of the image)."""
+    dist = _length(rgb - plate)
+    deep, plateau = _solid_core(solid, dist, band=max(3, round(image_side / 400)))
+    alpha = deep.astype(np.float32)
+    foreground = np.where(deep[..., None], rgb, 0.0).astype(np.float32)
+    ys, xs = np.nonzero(solid & ~deep)
+    c, b = rgb[ys, xs], plate[ys, xs]
+    f = nearest_colors(rgb, deep if deep.any() else plateau, ys, xs)
+    a = np.where(plateau[ys, xs], _thin_alpha(c, b, f, dist[ys, xs]), _edge_alpha(c, b, f))
+    found, mix_alpha, mix_fg = _mix_alpha(rgb, deep, ys, xs, b)
+    a[found], f[found] = mix_alpha, mix_fg
+    alpha[ys, xs] = a
+    foreground[ys, xs] = _uncomposite(c, b, a, f)
+    return alpha, foreground
+
+
+def _subject_region(near_bg: np.ndarray, margin: int) -> tuple[tuple[slice, slice] | None, int]:
+    """(box, specks): the box around everything that is not plainly backdrop, plus `margin` px,
+    and how many specks (tiny isolated blobs) it leaves out. Outside the box every pixel is
+    backdrop connected to the image edge, so the rest of the work (the per-pixel colour maths,
+    which is most of the time) runs on the box only."""
     n, _, stats = _components(~near_bg, 8)
     if n <= 1:
-        return None
+        return None, 0
     areas = stats[1:, cv2.CC_STAT_AREA]
-    kept = stats[1:][areas >= max(12, int(areas.max() * 0.0005))]
-    x0, y0 = kept[:, 0].min(), kept[:, 1].min()
-    x1, y1 = (kept[:, 0] + kept[:, 2]).max(), (kept[:, 1] + kept[:, 3]).max()
+    big = areas >= max(12, int(areas.max() * 0.0005))
+    kept = stats[1:][big]
+    x0, y0 = kept[:, 0].min() - margin, kept[:, 1].min() - margin
+    x1, y1 = (kept[:, 0] + kept[:, 2]).max() + margin, (kept[:, 1] + kept[:, 3]).max() + margin
+    small = stats[1:][~big]
+    inside = (small[:, 0] >= x0) & (small[:, 1] >= y0) & (small[:, 0] + small[:, 2] <= x1) & (small[:, 1] + small[:, 3] <= y1)
     h, w = near_bg.shape
-    return (slice(max(y0 - margin, 0), min(y1 + margin, h)), slice(max(x0 - margin, 0), min(x1 + margin, w)))
+    box = (slice(max(y0, 0), min(y1, h)), slice(max(x0, 0), min(x1, w)))
+    return box, int((~inside).sum())  # the ones inside are left to _remove_specks
 
 
 def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: MaskSource = None,
@@ -304,7 +346,7 @@ def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: MaskSource = No
     rgb = rgb8.astype(np.float32) / 255.0
     backdrop = backdrop or fit_backdrop(rgb)
     diff = rgb - backdrop.plate
-    dist = np.linalg.norm(diff, axis=2)
+    dist = _length(diff)
     near_bg = _near_backdrop(diff, dist, backdrop.noise)
     h, w = near_bg.shape
     alpha = np.zeros((h, w), np.float32)
@@ -315,24 +357,26 @@ def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: MaskSource = No
         "noise": round(backdrop.noise * 255, 2), "holes": 0, "specks_removed": 0, "shadow_px": 0,
         "ml_mask_used": False, "rescued_px": 0}
     # margin: the widest reach of the local maths below (the local plate's Gaussian, the mix search)
-    box = _subject_region(near_bg, margin=24)
+    box, specks_outside = _subject_region(near_bg, margin=24)
+    details["specks_removed"] = specks_outside
     if box is not None:
         full_mask = _LazyMask(ml_mask)
         crop = _LazyMask((lambda: full_mask.get()[box]) if full_mask else None)
         a, f, found = _key_region(rgb[box], backdrop.plate[box], near_bg[box], crop, backdrop.noise,
                                   keep_shadow=keep_shadow, image_size=(h, w))
         alpha[box], foreground[box] = a, f
-        details.update(found, ml_mask_used=crop.used)
+        details.update(found, ml_mask_used=crop.used, specks_removed=found["specks_removed"] + specks_outside)
     return KeyOutput(alpha=alpha, foreground=foreground, backdrop=backdrop, details=details)
 
 
 def _key_region(rgb: np.ndarray, fitted: np.ndarray, near_bg: np.ndarray, mask: _LazyMask, noise: float, *,
                 keep_shadow: bool, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Steps 2-5 on the subject's box: (alpha, foreground, counts for the details)."""
+    cues = _shadow_cues(rgb, fitted, noise)
     rescued = 0
     if mask:  # subject parts the colour of the backdrop (a white rim on white): the model sees them
         near_bg, rescued = _rescue_light_parts(near_bg, mask.get())
-    shadow, candidate = _shadow_mask(rgb, fitted, near_bg, noise)
+    shadow, candidate = _shadow_mask(cues, near_bg)
     if shadow.any() and mask:  # light subject parts can pass for shadow; the model knows better
         shadow &= mask.get() < 0.5
     h, w = image_size
@@ -344,14 +388,7 @@ def _key_region(rgb: np.ndarray, fitted: np.ndarray, near_bg: np.ndarray, mask: 
         shadow |= enclosed
     solid, specks = _remove_specks(~background)
     plate = _local_plate(rgb, fitted, background, solid)
-    dist = np.linalg.norm(rgb - plate, axis=2)
-    deep, plateau = _solid_core(solid, dist, band=max(3, round(min(h, w) / 400)))
-    fg_est = _nearest_colors(rgb, deep if deep.any() else plateau)
-    edge = np.where(plateau, _thin_alpha(rgb, plate, fg_est, dist), _edge_alpha(rgb, plate, fg_est))
-    alpha = np.where(deep, 1.0, np.where(solid, edge, 0.0)).astype(np.float32)
-    where, mix_alpha, mix_fg = _mix_alpha(rgb, plate, deep, solid & ~deep)
-    alpha[where], fg_est[where] = mix_alpha, mix_fg
-    foreground = _uncomposite(rgb, plate, alpha, fg_est)
+    alpha, foreground = _edge_band(rgb, plate, solid, min(image_size))
     if keep_shadow:
         shade = 1.0 - (rgb @ LUMA) / np.maximum(fitted @ LUMA, 1e-3)  # against the unshadowed fit
         cast = shadow & ~solid

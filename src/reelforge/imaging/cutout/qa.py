@@ -17,16 +17,23 @@ def edge_band(alpha: np.ndarray, width: int = 2) -> np.ndarray:
 def halo_score(alpha: np.ndarray, foreground: np.ndarray) -> float:
     """Mean colour error (0-255) of the edge band over black: how far edge colours stray from the
     subject colour just inside. A white fringe left by a white backdrop scores high."""
+    ys, xs = np.nonzero(alpha > 0.02)
+    if len(ys) == 0:
+        return 0.0
+    box = np.s_[ys.min():ys.max() + 1, xs.min():xs.max() + 1]  # nothing outside the subject's box counts
+    alpha, foreground = alpha[box], foreground[box]
     band = edge_band(alpha)
     solid = alpha >= 0.98
     if not band.any() or not solid.any():
         return 0.0
     _, nearest = cv2.distanceTransformWithLabels((~solid).astype(np.uint8), cv2.DIST_L2, 5,
                                                  labelType=cv2.DIST_LABEL_PIXEL)
-    ys, xs = np.nonzero(solid)
-    inner = foreground[ys[nearest - 1], xs[nearest - 1]]
-    err = alpha[..., None] * np.abs(foreground - inner)
-    return float(err[band].mean() * 255)
+    solid_ys, solid_xs = np.nonzero(solid)
+    band_ys, band_xs = np.nonzero(band)
+    k = nearest[band_ys, band_xs] - 1
+    inner = foreground[solid_ys[k], solid_xs[k]]
+    err = alpha[band_ys, band_xs, None] * np.abs(foreground[band_ys, band_xs] - inner)
+    return float(err.mean() * 255)
 
 
 def assess(alpha: np.ndarray, foreground: np.ndarray) -> QAReport:
