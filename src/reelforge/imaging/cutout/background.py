@@ -38,13 +38,11 @@ def border_band(height: int, width: int) -> int:
 
 
 def _border_samples(img: FloatImage, band: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Coordinates (normalized to -1..1) and colours of a subsampled border band."""
+    """Coordinates (normalized to -1..1) and colours of the border band, every `step` px."""
     h, w, _ = img.shape
-    mask = np.zeros((h, w), bool)
-    mask[:band], mask[-band:], mask[:, :band], mask[:, -band:] = True, True, True, True
-    grid = np.zeros((h, w), bool)
-    grid[::step, ::step] = True
-    ys, xs = np.nonzero(mask & grid)
+    ys, xs = np.meshgrid(np.arange(0, h, step), np.arange(0, w, step), indexing="ij")
+    on_border = (ys < band) | (ys >= h - band) | (xs < band) | (xs >= w - band)
+    ys, xs = ys[on_border], xs[on_border]
     return xs / max(w - 1, 1) * 2 - 1, ys / max(h - 1, 1) * 2 - 1, img[ys, xs]
 
 
@@ -59,11 +57,17 @@ def _design(x: np.ndarray, y: np.ndarray, degree: int) -> np.ndarray:
     return np.stack(cols, axis=-1).astype(np.float64)
 
 
-def _robust_fit(design: np.ndarray, values: np.ndarray, rounds: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """Least squares that drops outliers (subject pixels on the border) round by round."""
-    # start from the median colour so a subject filling part of the border cannot drag the first fit
+def _near_median(values: np.ndarray) -> np.ndarray:
+    """Samples near the median colour: where a fit starts, so a subject filling part of the border
+    cannot drag the first fit."""
     off_median = np.abs(values - np.median(values, axis=0)).max(axis=1)
-    keep = off_median < max(4 * 1.4826 * float(np.median(off_median)), 0.08)
+    return off_median < max(4 * 1.4826 * float(np.median(off_median)), 0.08)
+
+
+def _robust_fit(design: np.ndarray, values: np.ndarray, keep: np.ndarray,
+                rounds: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Least squares from the samples `keep`, dropping outliers (subject pixels on the border)
+    round by round."""
     coef = np.zeros((design.shape[1], values.shape[1]))
     for _ in range(rounds):
         if keep.sum() < design.shape[1] * 4:
@@ -78,6 +82,10 @@ def _robust_fit(design: np.ndarray, values: np.ndarray, rounds: int = 4) -> tupl
 def _evaluate(coef: np.ndarray, degree: int, height: int, width: int) -> FloatImage:
     """The surface on the full grid as one matrix product: the powers of y (H × d+1) times, for
     each power y^j, the polynomial in x it multiplies (d+1 × W·C)."""
+    if degree == 0:
+        plate = np.empty((height, width, coef.shape[1]), np.float32)
+        plate[:] = np.clip(coef[0], 0.0, 1.0)
+        return plate
     ys = np.linspace(-1, 1, height)[:, None] ** np.arange(degree + 1)
     xs = np.linspace(-1, 1, width)[:, None] ** np.arange(degree + 1)
     channels = coef.shape[1]
@@ -95,8 +103,9 @@ def fit_backdrop(img: FloatImage) -> Backdrop:
     step = max(1, round(np.sqrt(2 * (h + w) * band / 5000)))  # ~5k samples whatever the size
     x, y, values = _border_samples(img, band, step)
     best: tuple[float, int, np.ndarray, np.ndarray] | None = None
+    start = _near_median(values)
     for degree in (0, 2, 3):
-        coef, keep = _robust_fit(_design(x, y, degree), values)
+        coef, keep = _robust_fit(_design(x, y, degree), values, start)
         resid = values[keep] - _design(x[keep], y[keep], degree) @ coef
         noise = float(1.4826 * np.median(np.abs(resid - np.median(resid, axis=0)))) if keep.any() else 1.0
         if best is None or noise < best[0] * 0.8:  # a higher degree must earn its keep

@@ -25,10 +25,11 @@ LOCAL_METHODS = ("auto", "key", "ml", "refine")
 
 
 def _rgba(alpha: np.ndarray, foreground: np.ndarray) -> Image.Image:
-    # convertScaleAbs rounds and saturates to uint8 in one (threaded) pass
-    rgb = cv2.convertScaleAbs(np.clip(foreground, 0.0, 1.0), alpha=255.0)
+    """8-bit RGBA from float alpha and colour (both already in 0..1: every method clips them).
+    convertScaleAbs rounds and saturates to uint8 in one threaded pass."""
     a = cv2.convertScaleAbs(alpha, alpha=255.0)
-    rgb[a == 0] = 0  # fully transparent pixels carry no colour (smaller files, no stray fringes)
+    rgb = cv2.convertScaleAbs(foreground, alpha=255.0)
+    rgb = cv2.bitwise_and(rgb, rgb, mask=a)  # transparent pixels carry no colour (smaller files, no fringes)
     return Image.fromarray(cv2.merge([rgb, a]), "RGBA")
 
 
