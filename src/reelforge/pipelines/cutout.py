@@ -196,12 +196,15 @@ def process_file(source: Path, target: Path, options: CutoutOptions) -> ItemRepo
     return report
 
 
-def _limit_threads() -> None:
+def _limit_threads(cores: int) -> None:
     """Workers split the cores between them; each onnxruntime/OpenCV using all cores oversubscribes."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import cv2
 
-    cv2.setNumThreads(1)
+    from reelforge.imaging.cutout import ml
+
+    cv2.setNumThreads(cores)
+    ml.set_threads(cores)
 
 
 def cutout_files(inputs: Iterable[str | Path], output: str | Path, options: CutoutOptions | None = None, *,
@@ -224,6 +227,7 @@ def cutout_files(inputs: Iterable[str | Path], output: str | Path, options: Cuto
     # forkserver, not fork: a caller that already cut something out in-process holds onnxruntime
     # threads, and children forked from it deadlock (the benchmark's -j 2 batch hung that way).
     with ProcessPoolExecutor(max_workers=workers, initializer=_limit_threads,
+                             initargs=(max(1, (os.cpu_count() or 1) // workers),),
                              mp_context=multiprocessing.get_context("forkserver")) as pool:
         futures = {pool.submit(process_file, src, dst, options): i for i, (src, dst) in enumerate(zip(files, targets))}
         for future in as_completed(futures):
