@@ -196,15 +196,16 @@ def process_file(source: Path, target: Path, options: CutoutOptions) -> ItemRepo
     return report
 
 
-def _limit_threads(cores: int) -> None:
-    """Workers split the cores between them; each onnxruntime/OpenCV using all cores oversubscribes."""
+def _start_worker(cores: int) -> None:
+    """Workers split the cores between them (each onnxruntime/OpenCV using all cores
+    oversubscribes) and keep onnxruntime's arena: cut-outs are the whole job here."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import cv2
 
     from reelforge.imaging.cutout import ml
 
     cv2.setNumThreads(cores)
-    ml.set_threads(cores)
+    ml.configure(threads=cores, arena=True)
 
 
 def cutout_files(inputs: Iterable[str | Path], output: str | Path, options: CutoutOptions | None = None, *,
@@ -219,6 +220,9 @@ def cutout_files(inputs: Iterable[str | Path], output: str | Path, options: Cuto
     workers = max(1, min(workers or os.cpu_count() or 1, len(files)))
     reports: list[ItemReport | None] = [None] * len(files)
     if workers == 1:
+        from reelforge.imaging.cutout import ml
+
+        ml.configure(arena=True)  # as in the workers below
         for i, (src, dst) in enumerate(zip(files, targets)):
             reports[i] = process_file(src, dst, options)
             if on_item:
@@ -226,7 +230,7 @@ def cutout_files(inputs: Iterable[str | Path], output: str | Path, options: Cuto
         return [r for r in reports if r is not None]
     # forkserver, not fork: a caller that already cut something out in-process holds onnxruntime
     # threads, and children forked from it deadlock (the benchmark's -j 2 batch hung that way).
-    with ProcessPoolExecutor(max_workers=workers, initializer=_limit_threads,
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
                              initargs=(max(1, (os.cpu_count() or 1) // workers),),
                              mp_context=multiprocessing.get_context("forkserver")) as pool:
         futures = {pool.submit(process_file, src, dst, options): i for i, (src, dst) in enumerate(zip(files, targets))}

@@ -16,13 +16,17 @@ from reelforge.errors import ProviderUnavailable
 from reelforge.imaging.cutout import models
 
 _sessions: dict[str, Any] = {}
-_threads: int | None = None  # onnxruntime's intra-op threads; None = one per core
+_settings: dict[str, Any] = {"threads": None, "arena": False}
 
 
-def set_threads(count: int) -> None:
-    """Threads each new session may use (batch workers split the cores between them)."""
-    global _threads
-    _threads = max(1, count)
+def configure(*, threads: int | None = None, arena: bool | None = None) -> None:
+    """Options for sessions created from now on in this process: onnxruntime's intra-op
+    `threads` (None = one per core; batch workers split the cores between them) and its CPU
+    `arena` (faster, more memory; see `_session_options`)."""
+    if threads is not None:
+        _settings["threads"] = max(1, threads)
+    if arena is not None:
+        _settings["arena"] = arena
 
 
 def session(model: str = models.DEFAULT_MODEL) -> Any:
@@ -34,25 +38,26 @@ def session(model: str = models.DEFAULT_MODEL) -> Any:
         except (ImportError, SystemExit) as exc:
             raise ProviderUnavailable("rembg with onnxruntime is not installed",
                                       hint="pip install 'rembg[cpu]'") from exc
-        _sessions[model] = new_session(model, sess_opts=_lean_options())
+        _sessions[model] = new_session(model, sess_opts=_session_options())
     return _sessions[model]
 
 
-def _lean_options() -> Any:
+def _session_options() -> Any:
     """onnxruntime's memory-pattern planner keeps every buffer layout it ever grew to: with it,
-    RSS climbed by about 200 MB per prediction of a 1344x768 image. Without it, and with the CPU
-    arena kept, RSS holds at about 540 MB over predictions of 0.3-6 MP images and u2netp runs at
-    0.21 s per 1024² image; dropping the arena as well saves ~160 MB but costs 0.05 s a prediction
-    (measured 2026-11-23, 2 cores)."""
+    RSS climbed by about 200 MB per prediction of a 1344x768 image, so it is always off. The CPU
+    arena is a plain trade (measured 2026-11-23, 2 cores, u2netp at 1024²): on, RSS holds at about
+    540 MB and a prediction takes 0.19 s; off, about 380 MB and 0.23 s. It is off by default (the
+    scenes pipeline keeps its whole run under 1 GB) and on for `reelforge cutout` batches, where
+    cut-outs are the whole job."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.enable_cpu_mem_arena = True
+    options.enable_cpu_mem_arena = bool(_settings["arena"])
     options.enable_mem_pattern = False
-    if _threads:
-        options.intra_op_num_threads = _threads
+    if _settings["threads"]:
+        options.intra_op_num_threads = _settings["threads"]
     # idle worker threads sleep instead of spinning: the spin steals the core keying runs on
-    # while the model works (auto 0.46 -> 0.44 s per 1024² image) and wastes it in a -j 2 batch
+    # while the model works, and wastes it in a -j 2 batch
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 

@@ -9,8 +9,15 @@ bounded however large the input is while edges follow the real image detail.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+from typing import Any
+
 import cv2
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 SOLVE_SIDE = 400
 
@@ -39,6 +46,21 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
     return box(a) * guide + box(b)
 
 
+def _preconditioner(matrix: Any) -> Any:
+    """pymatting's incomplete Cholesky, starting at a diagonal shift of 1e-4: unshifted it fails on
+    most matting matrices here, and each failed try is a wasted factorization plus a warning
+    printed to stdout (kept off the user's terminal; logged at debug). The shift only changes the
+    preconditioner: CG still solves the unshifted system (0.60 -> 0.57 s per 1024² photo; a larger
+    first shift costs more CG iterations than it saves)."""
+    from pymatting import ichol
+
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        result = ichol(matrix, shifts=[1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0])
+    if printed.getvalue():
+        log.debug("pymatting: %s", printed.getvalue().strip())
+    return result
+
+
 def refine(rgb8: np.ndarray, coarse: np.ndarray) -> np.ndarray:
     """Alpha (H×W float32 0..1) refined from `coarse` on its edge band."""
     from pymatting import estimate_alpha_cf
@@ -52,7 +74,7 @@ def refine(rgb8: np.ndarray, coarse: np.ndarray) -> np.ndarray:
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     small = cv2.resize(rgb8, size, interpolation=cv2.INTER_AREA).astype(np.float64) / 255.0
     tri_small = cv2.resize(tri, size, interpolation=cv2.INTER_NEAREST)
-    alpha_small = estimate_alpha_cf(small, tri_small, cg_kwargs={"maxiter": 400})
+    alpha_small = estimate_alpha_cf(small, tri_small, preconditioner=_preconditioner, cg_kwargs={"maxiter": 400})
     alpha = cv2.resize(alpha_small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     if scale < 1.0:
         grey = cv2.cvtColor(rgb8, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
