@@ -111,6 +111,31 @@ def test_ml_and_refine_on_a_photo_backdrop() -> None:
 
 
 @needs_model
+def test_ml_mask_is_rembgs_own_at_full_size() -> None:
+    """predict_mask hands rembg the image at the network's size and scales the mask back itself:
+    the result must stay rembg's answer (same shrink; only the upscale filter differs)."""
+    from rembg import remove
+
+    from reelforge.imaging.cutout.ml import predict_mask, session
+
+    s = sample("d", "headphones", 640)  # a busy photo: where the model is most sensitive to its input
+    ours = predict_mask(s.image, "u2netp")
+    theirs = np.asarray(remove(Image.fromarray(s.image), session=session("u2netp"), only_mask=True),
+                        np.float32) / 255.0
+    assert ours.shape == (640, 640) and ours.dtype == np.float32
+    assert np.abs(ours - theirs).mean() < 0.005 and np.abs(ours - theirs).max() < 0.15
+
+
+@needs_model
+def test_refine_keeps_pymattings_warnings_off_stdout(capfd) -> None:  # noqa: ANN001
+    """On this image pymatting's unshifted incomplete Cholesky fails and prints a warning."""
+    s = sample("d", "sneaker", 400)
+    result = cut_local(s.image, "refine")
+    assert capfd.readouterr().out == ""
+    assert result.method == "refine" and 0.05 < result.qa.coverage < 0.95
+
+
+@needs_model
 def test_auto_explains_its_choice() -> None:
     plain = cut_local(sample("a", "mug", 256).image, "auto")
     assert plain.method == "key" and plain.reason.startswith("auto: uniform backdrop")
