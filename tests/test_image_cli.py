@@ -31,7 +31,9 @@ def gemini() -> Iterator[FakeImageAPI]:
 
 
 def pngs(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.png")) if folder.exists() else []
+    """The images a user sees: not the hidden `.name.XXXX.part.png` a killed writer leaves behind
+    (pathlib's glob, unlike a shell's, matches dot files)."""
+    return sorted(p for p in folder.glob("*.png") if not p.name.startswith(".")) if folder.exists() else []
 
 
 def test_local_images_are_written_and_a_rerun_is_cached(tmp_path: Path) -> None:
