@@ -116,8 +116,9 @@ def test_ml_mask_is_rembgs_own_at_full_size() -> None:
     the result must stay rembg's answer (same shrink; only the upscale filter differs)."""
     from rembg import remove
 
-    from reelforge.imaging.cutout.ml import predict_mask, session
+    from reelforge.imaging.cutout.ml import _network_size, predict_mask, session
 
+    assert _network_size(session("u2netp")) == (320, 320)  # the shortcut is taken
     s = sample("d", "headphones", 640)  # a busy photo: where the model is most sensitive to its input
     ours = predict_mask(s.image, "u2netp")
     theirs = np.asarray(remove(Image.fromarray(s.image), session=session("u2netp"), only_mask=True),

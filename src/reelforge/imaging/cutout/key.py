@@ -1,18 +1,22 @@
-"""`key`: exact background removal for plain backdrops, no model.
+"""`key`: exact background removal for plain backdrops, no model needed (an ML mask helps).
 
 1. Fit the backdrop `B` from the border (`background.fit_backdrop`).
 2. Pixels within the noise of `B` (and whose 7x7 mean is too: a flat white rim on a grainy
-   off-white backdrop is within the grain but steadily off it) are background candidates. Those
-   connected to the image edge are the backdrop; enclosed ones are holes (mug handle, headphone
-   band) unless they are tiny (specular highlights) or an ML mask says they are subject.
+   off-white backdrop is within the grain but steadily off it) are background candidates.
+   Everything outside the box around the rest is backdrop; steps 3-6 work inside that box only.
+   With an ML mask, candidates deep inside its confident subject area are subject (white parts
+   on white). Candidates connected to the edge are the backdrop; enclosed ones are holes (mug
+   handle, headphone band) unless they are tiny (specular highlights) or the mask says subject.
 3. Soft drop shadows (darker copies of `B`, no sharp edges, touching the backdrop) are backdrop
    too, or semi-transparent black with `keep_shadow`. Shadow-hued regions cut off from the
    backdrop (between converging stems) are backdrop when they fade and the ML mask agrees.
 4. Next to the subject, `B` is re-estimated from the background pixels actually there (shadowed,
    grainy, JPEG-rung), so edges are measured against the backdrop as it is.
-5. Alpha on the edge band by projecting `C - B` onto `F - B`, with `F` taken from the nearest
-   solid subject pixels; the colour is then un-composited, `F = (C - (1 - a) B) / a`, so edges
-   carry no trace of the backdrop (no white fringe over a dark background).
+5. Alpha on the edge band only (solid pixels deeper in are opaque): each band pixel read as a mix
+   `a F + (1 - a) B` with `F` the nearby solid colour that explains it best, or projected onto
+   `F - B` for a Gaussian average `F` of solid pixels where none is in reach (thin strokes).
+6. The colour is un-composited, `F = (C - (1 - a) B) / a`, so edges carry no trace of the
+   backdrop (no white fringe over a dark background).
 """
 
 from __future__ import annotations
