@@ -18,7 +18,8 @@ FloatImage = np.ndarray  # H×W×3 float32 in 0..1
 
 @dataclass(frozen=True)
 class Backdrop:
-    """A fitted backdrop: the surface `plate` (H×W×3), how it was fitted and how well."""
+    """A fitted backdrop: the surface `plate` (H×W×3; a read-only broadcast view when uniform),
+    how it was fitted and how well."""
 
     plate: FloatImage
     degree: int  # 0 = uniform colour, 2/3 = gradient or vignette surface
@@ -37,13 +38,16 @@ def border_band(height: int, width: int) -> int:
     return max(2, round(min(height, width) * 0.02))
 
 
-def _border_samples(img: FloatImage, band: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Coordinates (normalized to -1..1) and colours of the border band, every `step` px."""
+def _border_samples(img: np.ndarray, band: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates (normalized to -1..1) and colours (0..1) of the border band, every `step` px."""
     h, w, _ = img.shape
     ys, xs = np.meshgrid(np.arange(0, h, step), np.arange(0, w, step), indexing="ij")
     on_border = (ys < band) | (ys >= h - band) | (xs < band) | (xs >= w - band)
     ys, xs = ys[on_border], xs[on_border]
-    return xs / max(w - 1, 1) * 2 - 1, ys / max(h - 1, 1) * 2 - 1, img[ys, xs]
+    colours = img[ys, xs].astype(np.float32)
+    if img.dtype == np.uint8:
+        colours /= 255.0
+    return xs / max(w - 1, 1) * 2 - 1, ys / max(h - 1, 1) * 2 - 1, colours
 
 
 def _terms(degree: int) -> list[tuple[int, int]]:
@@ -82,10 +86,8 @@ def _robust_fit(design: np.ndarray, values: np.ndarray, keep: np.ndarray,
 def _evaluate(coef: np.ndarray, degree: int, height: int, width: int) -> FloatImage:
     """The surface on the full grid as one matrix product: the powers of y (H × d+1) times, for
     each power y^j, the polynomial in x it multiplies (d+1 × W·C)."""
-    if degree == 0:
-        plate = np.empty((height, width, coef.shape[1]), np.float32)
-        plate[:] = np.clip(coef[0], 0.0, 1.0)
-        return plate
+    if degree == 0:  # one colour: a read-only broadcast view, no H×W×3 array
+        return np.broadcast_to(np.clip(coef[0], 0.0, 1.0).astype(np.float32), (height, width, coef.shape[1]))
     ys = np.linspace(-1, 1, height)[:, None] ** np.arange(degree + 1)
     xs = np.linspace(-1, 1, width)[:, None] ** np.arange(degree + 1)
     channels = coef.shape[1]
@@ -96,8 +98,9 @@ def _evaluate(coef: np.ndarray, degree: int, height: int, width: int) -> FloatIm
     return np.clip(plate, 0.0, 1.0, out=plate)
 
 
-def fit_backdrop(img: FloatImage) -> Backdrop:
-    """Fit the simplest surface (uniform, then degree 2, then 3) that explains the border."""
+def fit_backdrop(img: np.ndarray) -> Backdrop:
+    """Fit the simplest surface (uniform, then degree 2, then 3) that explains the border of `img`
+    (H×W×3, uint8 or float 0..1: only the border is read)."""
     h, w, _ = img.shape
     band = border_band(h, w)
     step = max(1, round(np.sqrt(2 * (h + w) * band / 5000)))  # ~5k samples whatever the size

@@ -82,7 +82,7 @@ def cut_local(rgb8: np.ndarray, method: str = "auto", *, model: str = models.DEF
     # is fitted (and keying begins) while it runs: onnxruntime, OpenCV and NumPy release the GIL.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(predict_mask, rgb8, model) if models.model_path(model).is_file() else None
-        bd = fit_backdrop(rgb8.astype(np.float32) / 255.0)
+        bd = fit_backdrop(rgb8)
         if bd.is_keyable:
             return run_key(rgb8, keep_shadow=keep_shadow, mask=pending.result if pending else None, backdrop=bd,
                            reason=f"auto: {_backdrop_reason(bd)}, keyed exactly")

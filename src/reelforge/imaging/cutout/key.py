@@ -379,6 +379,7 @@ def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: MaskSource = No
     diff = rgb - backdrop.plate
     dist = _length(diff)
     near_bg = _near_backdrop(diff, dist, backdrop.noise)
+    del diff, dist  # full-frame temporaries: large images need the memory for what follows
     h, w = near_bg.shape
     alpha = np.zeros((h, w), np.float32)
     foreground = np.zeros((h, w, 3), np.float32)
