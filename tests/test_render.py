@@ -3,6 +3,7 @@ chosen timestamps, listen to the audio levels."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,17 @@ def test_red_fading_to_blue_has_exact_length_and_is_purple_midway(tmp_path: Path
     mid = frame_at(out, 1.5)[90, 160].astype(int)
     assert 100 < mid[0] < 160 and mid[1] < 20 and 100 < mid[2] < 160, mid  # purple-ish
     assert near(frame_at(out, 2.9)[90, 160], (0, 0, 255))
+
+
+def test_the_video_gets_the_usual_file_mode_and_no_temp_files_remain(tmp_path: Path) -> None:
+    """Rendered through a private temp file; the result must still be readable as any file the
+    user creates (a web server serving it, a teammate on a shared disk)."""
+    out = tmp_path / "mode.mp4"
+    render({"canvas": canvas(fps=FPS), "output": draft(), "clips": [color_clip("#00ff00", 0.5)]}, out)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["mode.mp4"]
 
 
 def test_cut_joins_clips_end_to_end(tmp_path: Path) -> None:

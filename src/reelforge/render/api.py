@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from reelforge.atomic import atomic_output
 from reelforge.errors import SpecError
 from reelforge.ffmpeg.binary import ffmpeg_path
 from reelforge.ffmpeg.command import Command, Output, compile_argv, needs_script
@@ -151,18 +152,10 @@ def _with_output(cmd: Command, path: str) -> Command:
 def _run_atomically(output: Path, run: Runner) -> list[list[str]]:
     """Run `run(temp_output, work_dir)`, then rename the temp file onto `output`.
 
-    The target is never half-written: on any failure the temp file and work dir are removed."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".part{output.suffix}", dir=output.parent)
-    os.close(fd)
-    try:
-        with tempfile.TemporaryDirectory(prefix="reelforge-") as work:
-            commands = run(tmp, Path(work))
-        os.replace(tmp, output)
-        return commands
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    The target is never half-written: on any failure the temp file and work dir are removed. The
+    output gets the usual file mode (atomic_output widens mkstemp's owner-only one)."""
+    with atomic_output(output) as tmp, tempfile.TemporaryDirectory(prefix="reelforge-") as work:
+        return run(str(tmp), Path(work))
 
 
 def _progress(on_progress: ProgressHandler | None, total: float, offset: float = 0.0) -> ProgressCallback | None:
