@@ -373,7 +373,8 @@ def _subject_region(near_bg: np.ndarray, margin: int) -> tuple[tuple[slice, slic
 def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: MaskSource = None,
         backdrop: Backdrop | None = None) -> KeyOutput:
     """Key out a plain backdrop. `rgb8` is H×W×3 uint8. `ml_mask` (H×W 0..1, or a function that
-    computes it, called only if needed) settles enclosed holes and vetoes shadows on the subject."""
+    computes it, called when first needed) keeps backdrop-coloured subject parts, settles enclosed
+    holes and vetoes shadow calls on the subject."""
     rgb = rgb8.astype(np.float32) / 255.0
     backdrop = backdrop or fit_backdrop(rgb)
     diff = rgb - backdrop.plate
@@ -405,7 +406,7 @@ def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: MaskSource = No
 
 def _key_region(rgb: np.ndarray, fitted: np.ndarray, near_bg: np.ndarray, mask: _LazyMask, noise: float, *,
                 keep_shadow: bool, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Steps 2-5 on the subject's box: (alpha, foreground, counts for the details)."""
+    """Steps 2-6 on the subject's box: (alpha, foreground, counts for the details)."""
     cues = _shadow_cues(rgb, fitted, noise)
     rescued = 0
     if mask:  # subject parts the colour of the backdrop (a white rim on white): the model sees them
