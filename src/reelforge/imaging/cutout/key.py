@@ -123,6 +123,13 @@ class _LazyMask:
         return self.value
 
 
+def _cropped(source: MaskSource, box: tuple[slice, slice]) -> MaskSource:
+    """The same mask source, cut to `box` (still computed only when first asked for)."""
+    if source is None or isinstance(source, np.ndarray):
+        return None if source is None else source[box]
+    return lambda: source()[box]
+
+
 def _near_backdrop(diff: np.ndarray, dist: np.ndarray, noise: float) -> np.ndarray:
     """Pixels that are backdrop: each within the noise of the plate, *and* not part of a flat
     patch whose local mean sits off the plate. On a noisy off-white backdrop a white rim is within
@@ -393,8 +400,7 @@ def key(rgb8: np.ndarray, *, keep_shadow: bool = False, ml_mask: MaskSource = No
     box, specks_outside = _subject_region(near_bg, margin=24)
     details["specks_removed"] = specks_outside
     if box is not None:
-        full_mask = _LazyMask(ml_mask)
-        crop = _LazyMask((lambda: full_mask.get()[box]) if full_mask else None)
+        crop = _LazyMask(_cropped(ml_mask, box))
         # contiguous copies: OpenCV copies strided views on every call, NumPy walks them slowly
         rgb_box, plate_box, near_box = (np.ascontiguousarray(x[box]) for x in (rgb, backdrop.plate, near_bg))
         a, f, found = _key_region(rgb_box, plate_box, near_box, crop, backdrop.noise,
