@@ -31,9 +31,10 @@ docs: $(STAMP)  ## regenerate the spec references in docs/ from the schemas
 	$(BIN)/python -m reelforge.spec.docs backgrounds > docs/backgrounds.md
 	$(BIN)/python -m reelforge.spec.docs scenes > docs/scenes-spec.md
 
-bench: $(STAMP)  ## side-by-side render benchmark (see BENCHMARKS.md)
+bench: $(STAMP)  ## side-by-side render and cut-out benchmarks (see BENCHMARKS.md; about 25 minutes)
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_cutout.py --size 1024 --batch 100
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
