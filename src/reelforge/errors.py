@@ -96,17 +96,45 @@ class ProviderUnavailable(ReelforgeError):
 
 class ProviderError(ReelforgeError):
     """A provider call failed. `retryable` says whether trying again can help; `retry_after` is
-    the wait in seconds the service asked for (HTTP Retry-After), if it named one."""
+    the wait in seconds the service asked for (HTTP Retry-After or Gemini's RetryInfo), if it
+    named one. `reason` classifies the failure for the runtime (see `REASONS`): a rate limit
+    slows the provider down, only health failures (server, timeout, connection) count towards
+    its circuit breaker, and an exhausted quota or a payment demand fails at once."""
+
+    REASONS = ("rate_limited", "quota_exhausted", "payment_required", "server", "timeout", "connection",
+               "auth", "bad_request", "not_found", "blocked", "empty", "malformed", "circuit_open")
 
     def __init__(
         self, provider: str, message: str, *, status: int | None = None, retryable: bool = False,
-        retry_after: float | None = None, hint: str | None = None,
+        retry_after: float | None = None, hint: str | None = None, reason: str | None = None,
     ) -> None:
         super().__init__(f"{provider}: {message}", hint=hint)
         self.provider = provider
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
+        self.reason = reason or _reason_from_status(status, retryable)
+
+    @property
+    def health_failure(self) -> bool:
+        """Whether this failure says the provider is unhealthy (what opens its breaker)."""
+        return self.reason in ("server", "timeout", "connection")
+
+
+def _reason_from_status(status: int | None, retryable: bool) -> str | None:
+    if status == 429:
+        return "rate_limited"
+    if status == 402:
+        return "payment_required"
+    if status in (401, 403):
+        return "auth"
+    if status == 404:
+        return "not_found"
+    if status is not None and status >= 500:
+        return "server"
+    if status is not None and 400 <= status < 500:
+        return None if retryable else "bad_request"
+    return None
 
 
 class BudgetExceeded(ReelforgeError):
