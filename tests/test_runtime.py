@@ -21,7 +21,7 @@ from reelforge.runtime import (
     Event,
     Limits,
     LocalArtifactStore,
-    Output,
+    StepOutput,
     Runner,
     RunOptions,
     RunStore,
@@ -57,7 +57,7 @@ class Scripted:
             if pending:
                 raise pending.pop(0)
             inputs = [a.digest[:8] for arts in ctx.inputs.values() for a in arts]
-            return ActionResult([Output(canonical_json({"p": ctx.params, "in": inputs}).encode(), "text/plain")])
+            return ActionResult([StepOutput(canonical_json({"p": ctx.params, "in": inputs}).encode(), "text/plain")])
         finally:
             self.in_flight -= 1
 
@@ -77,7 +77,7 @@ class Pid:
 
     async def run(self, ctx: StepContext) -> ActionResult:
         pid = await ctx.run_cpu(os.getpid)
-        return ActionResult([Output(str(pid).encode(), "text/plain")])
+        return ActionResult([StepOutput(str(pid).encode(), "text/plain")])
 
 
 def make_runner(tmp_path: Path, action: Any, limits: Limits = FAST, records: bool = True,

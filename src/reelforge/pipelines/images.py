@@ -28,7 +28,7 @@ from reelforge.runtime import (
     Event,
     Limits,
     LocalArtifactStore,
-    Output,
+    StepOutput,
     Plan,
     Runner,
     RunOptions,
@@ -59,7 +59,7 @@ class GenerateImage:
             images = await ctx.run_cpu(generator.generate_sync, request)  # type: ignore[attr-defined]
         else:
             images = await generator.generate(request)
-        return ActionResult([Output(i.data, i.media_type, i.meta) for i in images], billed=len(images))
+        return ActionResult([StepOutput(i.data, i.media_type, i.meta) for i in images], billed=len(images))
 
 
 @dataclass(frozen=True)

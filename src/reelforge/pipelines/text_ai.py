@@ -34,7 +34,7 @@ from reelforge.providers.image import (
 from reelforge.runtime import (
     ActionResult,
     Event,
-    Output,
+    StepOutput,
     Plan,
     Runner,
     RunOptions,
@@ -64,7 +64,7 @@ class CutOutText:
         data = await ctx.read(generated)
         png, meta = await ctx.run_cpu(cut_text, data, bool(ctx.params["keep_shadow"]), ctx.params["backdrop"])
         check_cutout(meta, ctx.params["provider"])
-        return ActionResult([Output(png, "image/png", meta)])
+        return ActionResult([StepOutput(png, "image/png", meta)])
 
 
 def cut_text(data: bytes, keep_shadow: bool, backdrop: str) -> tuple[bytes, dict[str, Any]]:

@@ -10,10 +10,10 @@ from reelforge.runtime.limits import Limits
 from reelforge.runtime.pricing import PricingTable, load_pricing
 from reelforge.runtime.records import RunStore
 from reelforge.runtime.runner import Outcome, Plan, Runner, RunOptions, RunReport
-from reelforge.runtime.step import Action, ActionResult, Output, Step, StepContext
+from reelforge.runtime.step import Action, ActionResult, StepOutput, Step, StepContext
 
 __all__ = [
     "Action", "ActionResult", "Artifact", "ArtifactStore", "Event", "EventBus", "Limits",
-    "LocalArtifactStore", "Outcome", "Output", "Plan", "PricingTable", "RunOptions", "RunReport",
+    "LocalArtifactStore", "Outcome", "StepOutput", "Plan", "PricingTable", "RunOptions", "RunReport",
     "RunStore", "Runner", "Step", "StepContext", "StepResult", "load_pricing",
 ]

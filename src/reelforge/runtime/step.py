@@ -35,7 +35,7 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Output:
+class StepOutput:
     """One artifact an action produced, before it is stored."""
 
     data: bytes
@@ -45,7 +45,7 @@ class Output:
 
 @dataclass(frozen=True)
 class ActionResult:
-    outputs: list[Output]
+    outputs: list[StepOutput]
     billed: float | None = None  # units actually billed, when it differs from the step's estimate
     meta: dict[str, Any] = field(default_factory=dict)
 

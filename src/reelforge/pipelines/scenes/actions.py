@@ -20,7 +20,7 @@ from PIL import Image
 
 from reelforge.errors import InputError
 from reelforge.imaging.image_qa import ImageChecks, QAFailed, check_image
-from reelforge.runtime import ActionResult, Output, StepContext
+from reelforge.runtime import ActionResult, StepOutput, StepContext
 
 PNG = "image/png"
 # Local cut-outs run in their own one-process pool: the process holds the ML session (rembg and
@@ -53,7 +53,7 @@ class CheckImage:
         p = ctx.params
         checks = ImageChecks(p["min_size"], p.get("aspect"), p["aspect_tolerance"], p["min_contrast"])
         qa = await asyncio.to_thread(check_image, data, checks)
-        return ActionResult([Output(data, artifact.media_type, {"qa": qa.as_dict()})], meta={"qa": qa.as_dict()})
+        return ActionResult([StepOutput(data, artifact.media_type, {"qa": qa.as_dict()})], meta={"qa": qa.as_dict()})
 
 
 def decode_upright(data: bytes) -> Image.Image:
@@ -116,7 +116,7 @@ class CutoutSubject:
             png, meta = await asyncio.to_thread(cut_subject, *args)
         else:
             png, meta = await ctx.run_cpu(cut_subject, *args, pool=CUTOUT_POOL)
-        return ActionResult([Output(png, PNG, {"cutout": meta})], billed=1, meta={"cutout": meta})
+        return ActionResult([StepOutput(png, PNG, {"cutout": meta})], billed=1, meta={"cutout": meta})
 
 
 def background_png(spec: dict[str, Any], size: tuple[int, int], image_path: str | None) -> bytes:
@@ -137,7 +137,7 @@ class RenderBackground:
         path = str(ctx.step.files["image"]) if "image" in ctx.step.files else None
         size = tuple(ctx.params["size"])
         png = await ctx.run_cpu(background_png, dict(ctx.params["background"]), size, path)
-        return ActionResult([Output(png, PNG)])
+        return ActionResult([StepOutput(png, PNG)])
 
 
 def composite_png(subject: bytes, background: bytes, placement: dict[str, Any]) -> bytes:
@@ -164,7 +164,7 @@ class CompositeScene:
         subject = await ctx.read(ctx.inputs[subject_step][0])
         background = await ctx.read(ctx.inputs[background_step][0])
         png = await ctx.run_cpu(composite_png, subject, background, dict(ctx.params["placement"]))
-        return ActionResult([Output(png, PNG)])
+        return ActionResult([StepOutput(png, PNG)])
 
 
 def all_actions() -> list[Any]:
