@@ -21,12 +21,12 @@ from reelforge.runtime import (
     Event,
     Limits,
     LocalArtifactStore,
-    StepOutput,
     Runner,
     RunOptions,
     RunStore,
     Step,
     StepContext,
+    StepOutput,
 )
 from reelforge.runtime.keys import canonical_json, step_key
 from reelforge.runtime.pricing import Price, PricingTable

@@ -118,6 +118,8 @@ class ProviderError(ReelforgeError):
     @property
     def health_failure(self) -> bool:
         """Whether this failure says the provider is unhealthy (what opens its breaker)."""
+        if self.reason is None:  # unclassified: a retryable failure is taken as ill health
+            return self.retryable
         return self.reason in ("server", "timeout", "connection")
 
 

@@ -5,16 +5,16 @@ bad prompt in a batch fails alone. Outputs are written to temp names and renamed
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from reelforge.errors import InputError
+from reelforge.pipelines.job import CancelToken, EventSink, plan_job, run_job, subscribed
 from reelforge.providers.image import (
     GeneratedImage,
     ImageCapabilities,
@@ -25,19 +25,18 @@ from reelforge.providers.image import (
 )
 from reelforge.runtime import (
     ActionResult,
+    ArtifactStore,
     Event,
     Limits,
-    LocalArtifactStore,
-    StepOutput,
     Plan,
     Runner,
     RunOptions,
     RunReport,
-    RunStore,
     Step,
     StepContext,
-    load_pricing,
+    StepOutput,
 )
+from reelforge.runtime.context import RuntimeContext
 from reelforge.settings import Settings
 
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
@@ -139,13 +138,14 @@ class ImageJob:
     bad_items: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # said to the user, e.g. "estimate only"
 
-    def _runner(self, planning: bool = False) -> tuple[Runner, ImageGenerator]:
+    kind: ClassVar[str] = "image"
+
+    def _runner(self, ctx: RuntimeContext, planning: bool = False) -> tuple[Runner, ImageGenerator]:
         from reelforge.providers.images import IMAGE_GENERATORS
 
         limits: Limits = IMAGE_GENERATORS.limits(self.provider, self.settings).merged(self.limits)
         generator = choose_generator(self.provider, self.settings, limits, planning=planning, notes=self.notes)
-        runner = generation_runner(self.settings, [GenerateImage()], {self.provider: limits}, generator,
-                                   on_event=self.on_event)
+        runner = generation_runner(ctx, [GenerateImage()], {self.provider: limits}, generator)
         return runner, generator
 
     def _steps(self, generator: ImageGenerator) -> list[Step]:
@@ -159,22 +159,32 @@ class ImageJob:
             good.append((index, item))
         return steps_for(good, self.provider, generator.model)
 
-    def plan(self) -> tuple[Plan, list[str]]:
-        runner, generator = self._runner(planning=True)
+    async def aplan(self, ctx: RuntimeContext) -> tuple[Plan, list[str]]:
+        runner, generator = self._runner(ctx, planning=True)
         steps = self._steps(generator)
-        return asyncio.run(runner.plan(steps, self.refresh)), self.bad_items
+        return await runner.plan(steps, self.refresh), self.bad_items
 
-    def run(self) -> ImageJobResult:
-        runner, generator = self._runner()
+    async def arun(self, ctx: RuntimeContext, events: EventSink | None = None,
+                   cancel: CancelToken | None = None) -> ImageJobResult:
+        runner, generator = self._runner(ctx)
         steps = self._steps(generator)
         if not steps:
             return ImageJobResult(None, {}, self.bad_items)
         options = RunOptions(self.budget_usd, self.deadline_s, self.refresh, title=_title(self.items, self.provider))
-        exporter = _Exporter(runner.store, self.output_dir, {s.id: s.label for s in steps})  # type: ignore[arg-type]
+        exporter = _Exporter(ctx.store, self.output_dir, {s.id: s.label for s in steps})
         runner.bus.subscribe(exporter)
-        with exporter:
-            report = asyncio.run(runner.run(steps, options))
+        with subscribed(runner.bus, events), exporter:
+            async with (cancel or CancelToken()).scope():
+                report = await runner.run(steps, options)
         return ImageJobResult(report, exporter.files(), self.bad_items)
+
+    def plan(self) -> tuple[Plan, list[str]]:
+        result: tuple[Plan, list[str]] = plan_job(self, self.settings)
+        return result
+
+    def run(self) -> ImageJobResult:
+        result: ImageJobResult = run_job(self, self.settings, on_event=self.on_event)
+        return result
 
 
 @dataclass
@@ -203,18 +213,14 @@ def choose_generator(provider: str, settings: Settings, limits: Limits, *, plann
     return IMAGE_GENERATORS.create(provider, settings, limits)
 
 
-def generation_runner(settings: Settings, actions: list[Any], limits: dict[str, Limits], generator: ImageGenerator,
-                      *, on_event: Callable[[Event], None] | None = None,
-                      pools: dict[str, int | str] | None = None) -> Runner:
-    """A Runner on the configured artifact store, pricing table and run records, calling
-    `generator` for every provider step."""
-    data = settings.data_dir
-    runner = Runner(actions={a.kind: a for a in actions}, store=LocalArtifactStore(data / "artifacts"),
-                    pricing=load_pricing(settings.pricing_file), limits=limits,
-                    records=RunStore(settings.database), providers=lambda name: generator, pools=pools)
-    if on_event:
-        runner.bus.subscribe(on_event)
-    return runner
+def generation_runner(ctx: RuntimeContext, actions: list[Any], limits: dict[str, Limits],
+                      generator: ImageGenerator | None, *, pools: dict[str, int | str] | None = None) -> Runner:
+    """A Runner on the context (artifact store, pricing table, run records, pools, gates) that
+    calls `generator` for its image steps; other providers a step names come from the context's
+    registries, each under its own limits."""
+    providers = {generator.name: generator} if generator is not None else None
+    return Runner(actions={a.kind: a for a in actions}, context=ctx, limits=limits, providers=providers,
+                  pools=pools)
 
 
 def planning_stand_in(provider: str, model: str) -> ImageGenerator:
@@ -238,7 +244,7 @@ class _Exporter:
     """Copies each image out of the store as soon as its step finishes (on a worker thread; temp
     name + rename), so a run that is killed leaves every finished image in place."""
 
-    def __init__(self, store: LocalArtifactStore, output_dir: Path, prompts: dict[str, str]) -> None:
+    def __init__(self, store: ArtifactStore, output_dir: Path, prompts: dict[str, str]) -> None:
         self.store, self.output_dir, self.prompts = store, output_dir, prompts
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reelforge-export")
         self._futures: dict[str, Future[list[Path]]] = {}

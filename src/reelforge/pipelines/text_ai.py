@@ -17,12 +17,13 @@ import asyncio
 import io
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from PIL import Image, PngImagePlugin
 
 from reelforge.errors import QualityError, ReelforgeError
 from reelforge.pipelines.images import GenerateImage, choose_generator, generation_runner
+from reelforge.pipelines.job import CancelToken, EventSink, plan_job, run_job, subscribed
 from reelforge.pipelines.text_prompt import TextPrompt, build_prompt
 from reelforge.providers.image import (
     GeneratedImage,
@@ -34,13 +35,14 @@ from reelforge.providers.image import (
 from reelforge.runtime import (
     ActionResult,
     Event,
-    StepOutput,
     Plan,
     Runner,
     RunOptions,
     Step,
     StepContext,
+    StepOutput,
 )
+from reelforge.runtime.context import RuntimeContext
 from reelforge.runtime.runner import StepFailed
 from reelforge.settings import Settings
 from reelforge.spec.text_style import Style
@@ -180,29 +182,43 @@ class TextAIJob:
     on_event: Callable[[Event], None] | None = None
     notes: list[str] = field(default_factory=list)
 
-    def plan(self) -> TextPlan:
+    kind: ClassVar[str] = "text"
+
+    async def aplan(self, ctx: RuntimeContext) -> TextPlan:
         generator = self._generator(planning=True)
         prompt = self._prompt(generator)
-        plan = asyncio.run(self._runner(generator).plan(self._steps(generator, prompt), self.refresh))
+        plan = await self._runner(ctx, generator).plan(self._steps(generator, prompt), self.refresh)
         return TextPlan(prompt, self.provider, generator.model, plan, tuple(self.notes))
 
-    def run(self) -> Image.Image:
+    async def arun(self, ctx: RuntimeContext, events: EventSink | None = None,
+                   cancel: CancelToken | None = None) -> Image.Image:
         """The RGBA cut-out; `image.info["text_ai"]` says how it was made and what it cost."""
         generator = self._generator()
         prompt = self._prompt(generator)
-        runner = self._runner(generator)
+        runner = self._runner(ctx, generator)
         options = RunOptions(self.budget_usd, None, self.refresh, title=f"text [{self.provider}] {self.text[:60]}")
-        report = asyncio.run(runner.run(self._steps(generator, prompt), options))
+        with subscribed(runner.bus, events):
+            async with (cancel or CancelToken()).scope():
+                report = await runner.run(self._steps(generator, prompt), options)
         for outcome in report.outcomes.values():
             if outcome.state == "failed":
                 raise _user_error(outcome.exception, outcome.error)
         result = report.outcomes["cutout"].result
         assert result is not None
         artifact = result.artifacts[0]
-        with Image.open(io.BytesIO(runner.store.read_bytes(artifact))) as png:
+        data = await asyncio.to_thread(runner.store.read_bytes, artifact)
+        with Image.open(io.BytesIO(data)) as png:
             image = png.convert("RGBA")
         image.info["text_ai"] = self._summary(prompt, generator, report.summary, artifact.meta)
         return image
+
+    def plan(self) -> TextPlan:
+        result: TextPlan = plan_job(self, self.settings)
+        return result
+
+    def run(self) -> Image.Image:
+        result: Image.Image = run_job(self, self.settings, on_event=self.on_event)
+        return result
 
     # --- pieces -----------------------------------------------------------------------------
 
@@ -219,12 +235,11 @@ class TextAIJob:
     def _prompt(self, generator: ImageGenerator) -> TextPrompt:
         return build_prompt(self.text, self.style, generator.capabilities.aspect_ratios)
 
-    def _runner(self, generator: ImageGenerator) -> Runner:
+    def _runner(self, ctx: RuntimeContext, generator: ImageGenerator) -> Runner:
         from reelforge.providers.images import IMAGE_GENERATORS
 
         limits = {self.provider: IMAGE_GENERATORS.limits(self.provider, self.settings)}
-        return generation_runner(self.settings, [GenerateImage(), CutOutText()], limits, generator,
-                                 on_event=self.on_event)
+        return generation_runner(ctx, [GenerateImage(), CutOutText()], limits, generator)
 
     def _steps(self, generator: ImageGenerator, prompt: TextPrompt) -> list[Step]:
         params: dict[str, Any] = {"prompt": prompt.prompt, "aspect": prompt.aspect, "seed": None, "variant": 0,

@@ -10,7 +10,7 @@ from reelforge.runtime.limits import Limits
 from reelforge.runtime.pricing import PricingTable, load_pricing
 from reelforge.runtime.records import RunStore
 from reelforge.runtime.runner import Outcome, Plan, Runner, RunOptions, RunReport
-from reelforge.runtime.step import Action, ActionResult, StepOutput, Step, StepContext
+from reelforge.runtime.step import Action, ActionResult, Step, StepContext, StepOutput
 
 __all__ = [
     "Action", "ActionResult", "Artifact", "ArtifactStore", "Event", "EventBus", "Limits",

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from reelforge.logging import get_logger
 
 EventType = Literal[
-    "run.started", "step.started", "step.progress", "step.retried", "step.cached", "step.finished",
+    "run.started", "run.grew", "step.started", "step.progress", "step.retried", "step.cached", "step.finished",
     "step.failed", "step.skipped", "cost", "run.finished",
 ]
 log = get_logger(__name__)

@@ -1,6 +1,11 @@
-"""Run records in SQLite (or any SQLAlchemy database): runs, their steps and every attempt, with
-state, cost, timings and errors. `RunRecorder` writes them from the event stream on a thread of
-its own, so the event loop never waits for the database."""
+"""Run records in SQLite (or any SQLAlchemy database — PostgreSQL when workers run on several
+machines): runs, their steps and every attempt, with state, cost, timings and errors, and the
+handles of long-running operations. `RunRecorder` writes them from the event stream on a thread
+of its own, so the event loop never waits for the database. The schema is managed by Alembic
+(`runtime/migrations`); opening a store brings an older database up to date.
+
+A running run holds a *lease*: its `lease_until` is pushed forward by a heartbeat. A run still
+marked running whose lease has passed was killed, whichever machine ran it."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Integer, String, Text, create_engine, func, select
 from sqlalchemy import event as sa_event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -42,6 +48,7 @@ class RunRow(Base):
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     summary: Mapped[str] = mapped_column(Text, default="{}")  # JSON: calls, cached, retries, failed, …
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     steps: Mapped[list[StepRow]] = relationship(back_populates="run", order_by="StepRow.id")
 
 
@@ -79,14 +86,52 @@ class AttemptRow(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
 
 
+class OperationRow(Base):
+    """A long-running operation's handle, under the key of the step that submitted it."""
+
+    __tablename__ = "operations"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    handle: Mapped[str] = mapped_column(Text)  # JSON
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending/done/failed
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
 def open_database(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
     if url.startswith("sqlite"):
         sa_event.listen(engine, "connect", _sqlite_pragmas)
-    Base.metadata.create_all(engine)
+    migrate(engine)
     return engine
+
+
+HEAD = "0002"
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision. A database made before migrations existed (its
+    tables but no alembic_version) is stamped as the first revision, then upgraded."""
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current == HEAD:
+            return
+        has_runs = sa_inspect(connection).has_table("runs")
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "reelforge.runtime:migrations")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        if current is None and has_runs:
+            command.stamp(config, "0001")
+        command.upgrade(config, "head")
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -119,15 +164,46 @@ class RunStore:
         return Session(self.engine, expire_on_commit=False)
 
     def mark_interrupted(self) -> int:
-        """Runs left 'running' by a process on this host that no longer exists were killed."""
-        host = socket.gethostname()
+        """Runs left 'running' whose lease has passed were killed (on any machine); so were
+        runs of this machine whose process is gone (known at once, without waiting out the
+        lease)."""
+        now, host = _now(), socket.gethostname()
         with self.session() as s:
-            stale = [r for r in s.scalars(select(RunRow).where(RunRow.state == "running", RunRow.host == host))
-                     if not _pid_alive(r.pid)]
+            running = s.scalars(select(RunRow).where(RunRow.state == "running"))
+            stale = [r for r in running if (r.lease_until is not None and r.lease_until < now)
+                     or (r.host == host and not _pid_alive(r.pid))]
             for run in stale:
                 run.state, run.error = "interrupted", "the process ended before the run finished"
             s.commit()
             return len(stale)
+
+    def renew_lease(self, run_id: str, seconds: float) -> None:
+        with self.session() as s:
+            run = s.get(RunRow, run_id)
+            if run is not None and run.state == "running":
+                run.lease_until = _now() + dt.timedelta(seconds=seconds)
+                s.commit()
+
+    # --- long-running operations (the OperationLog interface) -------------------------------
+
+    def load_operation(self, key: str) -> tuple[dict[str, Any], str] | None:
+        with self.session() as s:
+            row = s.get(OperationRow, key)
+            return None if row is None else (json.loads(row.handle), row.state)
+
+    def save_operation(self, key: str, provider: str, kind: str, handle: dict[str, Any]) -> None:
+        with self.session() as s:
+            row = s.get(OperationRow, key) or OperationRow(key=key, provider=provider, kind=kind, handle="{}")
+            row.handle, row.state, row.updated_at = json.dumps(handle, sort_keys=True), "pending", _now()
+            s.add(row)
+            s.commit()
+
+    def finish_operation(self, key: str, state: str) -> None:
+        with self.session() as s:
+            row = s.get(OperationRow, key)
+            if row is not None:
+                row.state, row.updated_at = state, _now()
+                s.commit()
 
     def calls_since(self, provider: str, since: dt.datetime) -> int:
         with self.session() as s:
@@ -152,8 +228,9 @@ class RunRecorder:
     """Subscribes to a run's events and writes them, in order, on one worker thread; events that
     queue up while a write is under way go into the next transaction together."""
 
-    def __init__(self, store: RunStore) -> None:
+    def __init__(self, store: RunStore, lease_s: float = 30.0) -> None:
         self.store = store
+        self.lease_s = lease_s
         self._queue: queue.Queue[Event | None] = queue.Queue()
         self._step_rows: dict[str, int] = {}
         self._error: BaseException | None = None
@@ -199,7 +276,7 @@ class RunRecorder:
 
     def _on_run_started(self, s: Session, e: Event, d: dict[str, Any]) -> None:
         s.add(RunRow(id=e.run_id, title=d.get("title", ""), host=socket.gethostname(), pid=os.getpid(),
-                     budget_usd=d.get("budget_usd")))
+                     budget_usd=d.get("budget_usd"), lease_until=_at(e) + dt.timedelta(seconds=self.lease_s)))
 
     def _step(self, s: Session, e: Event) -> StepRow:
         assert e.step is not None

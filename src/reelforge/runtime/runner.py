@@ -5,31 +5,41 @@ with backoff, budget checks before every call, and one event stream for all of i
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import functools
-import multiprocessing
+import contextlib
 import os
+import shutil
+import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from tenacity.stop import stop_base
 
 from reelforge.errors import ProviderError, ReelforgeError
 from reelforge.logging import get_logger
 from reelforge.runtime.artifacts import Artifact, ArtifactStore, StepResult
 from reelforge.runtime.budget import Ledger
+from reelforge.runtime.context import RuntimeContext
 from reelforge.runtime.events import Event, EventBus
 from reelforge.runtime.keys import step_key
 from reelforge.runtime.limits import Limits, ProviderGate
+from reelforge.runtime.operations import OperationAction, run_operation
 from reelforge.runtime.pricing import PricingTable
 from reelforge.runtime.records import RunRecorder, RunStore
 from reelforge.runtime.retry import backoff_wait, describe, is_retryable
-from reelforge.runtime.step import Action, ActionResult, Step, StepContext, topological_order
+from reelforge.runtime.step import (
+    Action,
+    ActionResult,
+    LazyProvider,
+    Step,
+    StepContext,
+    check_new_steps,
+    topological_order,
+)
 
 log = get_logger(__name__)
 
@@ -98,26 +108,39 @@ class RunOptions:
 
 
 class Runner:
-    """Executes step graphs. One Runner can serve several runs; gates (limits, breakers) live as
-    long as the Runner, so back-to-back runs share a provider's pace."""
+    """Executes step graphs on a runtime context. One Runner serves any number of runs, at once
+    or one after another; so does one context for many Runners. Pools, gates (limits, breakers)
+    and provider adapters belong to the context, so concurrent runs share a provider's pace and
+    never stop each other's work.
 
-    def __init__(self, *, actions: Mapping[str, Action], store: ArtifactStore, pricing: PricingTable,
+    `providers` maps a provider name to an adapter object (or is a function of the name) and
+    wins over the context's registries — for a stand-in that prices a plan, or a test double.
+    `limits` sets a provider's limits outright; otherwise they come from its registry entry
+    with REELFORGE_LIMITS applied. Without a `context`, the Runner builds a private one from
+    `store`, `pricing` and `records`."""
+
+    def __init__(self, *, actions: Mapping[str, Action], context: RuntimeContext | None = None,
+                 store: ArtifactStore | None = None, pricing: PricingTable | None = None,
                  limits: Mapping[str, Limits] | None = None, records: RunStore | None = None,
-                 providers: Callable[[str], Any] | None = None, bus: EventBus | None = None,
+                 providers: Callable[[str], Any] | Mapping[str, Any] | None = None, bus: EventBus | None = None,
                  pools: Mapping[str, int | str] | None = None) -> None:
+        if context is None:
+            from reelforge.settings import get_settings
+
+            if store is None or pricing is None:
+                raise TypeError("Runner needs a context, or a store and a pricing table")
+            context = RuntimeContext(settings=get_settings(), store=store, pricing=pricing, records=records)
+        self.context = context
         self.actions = dict(actions)
-        self.store = store
-        self.pricing = pricing
+        self.store = context.store
+        self.pricing = context.pricing
+        self.records = context.records
         self.limits = dict(limits or {})
-        self.records = records
         self._providers = providers
+        # The bus of this runner's runs; events are forwarded to the context's bus as well
         self.bus = bus or EventBus()
-        self._gates: dict[str, ProviderGate] = {}
-        # Process pools by name → worker count, or → another pool's name (an alias); "default"
-        # serves run_cpu without a pool name. A pipeline gives memory-heavy work (an ML session
-        # per process) its own small pool, or shares one where memory is short.
-        self.pool_sizes: dict[str, int | str] = {"default": os.cpu_count() or 1, **(pools or {})}
-        self._pools: dict[str, ProcessPoolExecutor] = {}
+        if pools:
+            context.pools.configure(pools)
 
     # --- public ------------------------------------------------------------------------------
 
@@ -135,37 +158,58 @@ class Runner:
         return Plan(tuple(planned))
 
     async def run(self, steps: Sequence[Step], options: RunOptions | None = None) -> RunReport:
+        """Run a whole graph known up front."""
+        async with self.start(options, steps) as run:
+            pass
+        assert run.report is not None
+        return run.report
+
+    @contextlib.asynccontextmanager
+    async def start(self, options: RunOptions | None = None,
+                    steps: Sequence[Step] = ()) -> AsyncIterator[RunHandle]:
+        """Open a run that grows while it runs: `await run.add(steps)` any number of times, and
+        `await run.result(step_id)` to decide the next steps from a finished one (a story's
+        script decides its segments). Leaving the block waits for every step added; the
+        report is then on `run.report`."""
         opts = options or RunOptions()
-        order = topological_order(steps)
         run = _Run(uuid.uuid4().hex[:12], opts, Ledger(opts.budget_usd), time.monotonic())
+        handle = RunHandle(self, run)
+        first = topological_order(steps)  # a bad graph fails before the run starts
         recorder = await self._start_recording(run)
-        await self._open_gates(order)
-        self._emit(run, "run.started", None, title=opts.title, steps=len(order), budget_usd=opts.budget_usd)
+        self._emit(run, "run.started", None, title=opts.title, steps=len(first), budget_usd=opts.budget_usd)
+        heartbeat = asyncio.ensure_future(self._heartbeat(run)) if recorder else None
         try:
-            await self._execute(run, order)
+            async with self.context.pools.hold(), _deadline(run):
+                try:
+                    self._add(run, first, announce=False)
+                    yield handle
+                    await handle.wait()
+                except BaseException:
+                    await handle.cancel()
+                    raise
+        except TimeoutError:
+            if not run.past_deadline():
+                raise
         except asyncio.CancelledError:
             run.state = "interrupted"
             raise
         finally:
-            report = self._finish(run, order)
+            if heartbeat:
+                heartbeat.cancel()
+            handle.report = self._finish(run)
             await self._stop_recording(recorder)
-            self._shutdown_pool()
-        return report
 
     # --- graph execution ---------------------------------------------------------------------
 
-    async def _execute(self, run: _Run, order: list[Step]) -> None:
-        tasks = {s.id: asyncio.ensure_future(self._run_when_ready(run, s, order)) for s in order}
-        run.tasks = tasks
-        try:
-            async with asyncio.timeout(run.options.deadline_s):
-                await asyncio.gather(*tasks.values(), return_exceptions=True)
-        except TimeoutError:
-            for task in tasks.values():
-                task.cancel()
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
+    def _add(self, run: _Run, steps: Sequence[Step], announce: bool = True) -> None:
+        added = check_new_steps(steps, run.steps)
+        for step in added:
+            run.steps[step.id] = step
+            run.tasks[step.id] = asyncio.ensure_future(self._run_when_ready(run, step))
+        if announce and added:
+            self._emit(run, "run.grew", None, steps=len(run.steps), added=[s.id for s in added])
 
-    async def _run_when_ready(self, run: _Run, step: Step, order: list[Step]) -> None:
+    async def _run_when_ready(self, run: _Run, step: Step) -> None:
         for need in step.needs:
             await asyncio.gather(run.tasks[need], return_exceptions=True)
         blocked = [n for n in step.needs if run.outcomes[n].state not in ("cached", "succeeded")]
@@ -176,6 +220,9 @@ class Runner:
             return
         try:
             run.outcomes[step.id] = await self._run_step(run, step)
+        except Exception as exc:  # reading its inputs failed (a file vanished): the step fails alone
+            run.outcomes[step.id] = Outcome(step, "failed", error=str(exc), exception=exc)
+            self._emit(run, "step.failed", step.id, kind=step.kind, error=str(exc), provider=step.provider)
         except asyncio.CancelledError:
             reason = "the run deadline passed" if run.past_deadline() else "the run was interrupted"
             run.outcomes[step.id] = Outcome(step, "failed", error=reason)
@@ -199,8 +246,10 @@ class Runner:
     async def _compute(self, run: _Run, step: Step, inputs: dict[str, list[Artifact]], key: str,
                        info: dict[str, Any]) -> Outcome:
         started = time.monotonic()
-        ctx = StepContext(step, inputs, self.store, self._provider(step), self._run_cpu,
-                          lambda f, m: self._emit(run, "step.progress", step.id, fraction=f, message=m))
+        scratch = Path(tempfile.mkdtemp(prefix="reelforge-step-"))
+        ctx = StepContext(step, inputs, self.store, LazyProvider(lambda: self._provider(step)), self.context.pools.run,
+                          lambda f, m: self._emit(run, "step.progress", step.id, fraction=f, message=m),
+                          scratch=scratch, key=key)
         try:
             run.ledger.reserve(step.id, self._estimate(step), _what(step))
             self._emit(run, "step.started", step.id, **info, estimate_usd=self._estimate(step))
@@ -211,6 +260,8 @@ class Runner:
             self._emit(run, "step.failed", step.id, kind=step.kind, error=str(exc), attempts=ctx.attempt,
                        provider=step.provider, seconds=time.monotonic() - started)
             return Outcome(step, "failed", error=str(exc), attempts=ctx.attempt, exception=exc)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, scratch, True)
         run.ledger.settle(step.id, stored.cost_usd)
         if stored.cost_usd:
             self._emit(run, "cost", step.id, usd=stored.cost_usd, total_usd=run.ledger.spent_usd)
@@ -225,60 +276,62 @@ class Runner:
     async def _call(self, run: _Run, step: Step, ctx: StepContext) -> ActionResult:
         action = self.actions[step.kind]
         if step.provider is None:
+            if isinstance(action, OperationAction):
+                raise TypeError(f"operation step {step.id!r} needs a provider")
             return await action.run(ctx)
-        gate = self._gate(step.provider)
+        gate = await self._gate(step)
+        if isinstance(action, OperationAction):
+            return await run_operation(
+                action, ctx, self.context.operations,
+                lambda make, billable: self._retrying(run, step, gate,
+                                                      lambda: self._attempt(make, ctx, gate, billable)))
+        return await self._retrying(run, step, gate, lambda: self._attempt(lambda: action.run(ctx), ctx, gate))
+
+    async def _retrying(self, run: _Run, step: Step, gate: ProviderGate,
+                        call: Callable[[], Awaitable[Any]]) -> Any:
+        """`call()` with the runtime's one retry layer: backoff with jitter, never sooner than
+        the service's Retry-After; rate limits wait without using up the step's attempts."""
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(gate.limits.max_attempts) | self._stop_waiting(run, gate.limits),
-            wait=backoff_wait(gate.limits), retry=retry_if_exception(is_retryable), reraise=True,
+            stop=_StopRetrying(run, gate.limits), wait=backoff_wait(gate.limits),
+            retry=retry_if_exception(is_retryable), reraise=True,
             before_sleep=lambda state: self._emit_retry(run, step, state))
-        result: ActionResult | None = None
+        result: Any = None
         async for attempt in retrying:
             with attempt:
-                result = await self._attempt(action, ctx, gate)
-        assert result is not None
+                result = await call()
         return result
 
-    async def _attempt(self, action: Action, ctx: StepContext, gate: ProviderGate) -> ActionResult:
-        async with gate.slot():
-            ctx.attempt += 1
-            started = time.monotonic()
-            try:
-                result = await _with_timeout(action.run(ctx), gate)
-            except Exception as exc:
-                if is_retryable(exc):
-                    gate.breaker.record_failure(describe(exc))
-                else:
-                    gate.breaker.record_neutral()
-                raise
-            finally:
-                ctx.last_call_seconds = time.monotonic() - started
-            gate.breaker.record_success()
-            return result
-
-    def _stop_waiting(self, run: _Run, limits: Limits) -> stop_base:
-        return _StopWaiting(run, limits)
+    async def _attempt(self, make_call: Callable[[], Awaitable[Any]], ctx: StepContext, gate: ProviderGate,
+                       billable: bool = True) -> Any:
+        """One call through the gate; `billable` calls count as the step's attempts (polling a
+        long-running operation does not)."""
+        try:
+            async with gate.slot(billable=billable):
+                ctx.attempt += 1 if billable else 0
+                started = time.monotonic()
+                try:
+                    result = await _with_timeout(make_call(), gate)
+                finally:
+                    ctx.last_call_seconds = time.monotonic() - started
+        except Exception as exc:
+            gate.record(exc)
+            raise
+        gate.record(None)
+        return result
 
     def _emit_retry(self, run: _Run, step: Step, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         self._emit(run, "step.retried", step.id, provider=step.provider, attempt=state.attempt_number,
-                   error=describe(exc) if exc else "", wait_s=round(state.upcoming_sleep, 3))
+                   error=describe(exc) if exc else "", wait_s=round(state.upcoming_sleep, 3),
+                   reason=getattr(exc, "reason", None))
 
-    def _gate(self, provider: str) -> ProviderGate:
-        return self._gates[provider]
+    async def _gate(self, step: Step) -> ProviderGate:
+        assert step.provider is not None
+        limits = self.limits.get(step.provider) or self.context.limits(self._capability(step), step.provider)
+        return await self.context.open_gate(step.provider, limits)
 
-    async def _open_gates(self, steps: Sequence[Step]) -> None:
-        """One gate per provider the run calls; a daily quota starts from the calls the records
-        hold for the last 24 h (read on a thread: the event loop never waits for the database)."""
-        for provider in sorted({s.provider for s in steps if s.provider} - set(self._gates)):
-            limits = self.limits.get(provider, Limits())
-            used = await asyncio.to_thread(self._calls_today, provider) if limits.rpd else 0
-            self._gates[provider] = ProviderGate(provider, limits, used)
-
-    def _calls_today(self, provider: str) -> int:
-        if self.records is None:
-            return 0
-        since = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=1)
-        return self.records.calls_since(provider, since)
+    def _capability(self, step: Step) -> str:
+        return getattr(self.actions[step.kind], "capability", "image")
 
     # --- keys, inputs, cost ------------------------------------------------------------------
 
@@ -307,7 +360,8 @@ class Runner:
         return self.pricing.estimate(step.provider, step.model, unit, quantity)
 
     def _store_result(self, step: Step, key: str, result: ActionResult) -> StepResult:
-        artifacts = tuple(self.store.put_bytes(o.data, o.media_type, o.meta) for o in result.outputs)
+        artifacts = tuple(self.store.put_file(o.path, o.media_type, o.meta) if o.path is not None
+                          else self.store.put_bytes(o.data, o.media_type, o.meta) for o in result.outputs)
         cost = 0.0
         if step.billing and step.provider:
             quantity = step.billing[1] if result.billed is None else result.billed
@@ -316,38 +370,41 @@ class Runner:
         self.store.put_result(stored)  # last: a kill before this line means the step reruns
         return stored
 
-    # --- process pool, providers, events, records -------------------------------------------
-
-    async def _run_cpu(self, fn: Callable[..., Any], *args: Any, pool: str = "default") -> Any:
-        size = self.pool_sizes.get(pool, 1)
-        if isinstance(size, str):  # an alias
-            pool, size = size, self.pool_sizes.get(size, 1)
-        if pool not in self._pools:
-            # forkserver: children start from a clean process, not a fork of one holding threads
-            self._pools[pool] = ProcessPoolExecutor(max_workers=int(size),
-                                                    mp_context=multiprocessing.get_context("forkserver"))
-        return await asyncio.get_running_loop().run_in_executor(self._pools[pool], functools.partial(fn, *args))
-
-    def _shutdown_pool(self) -> None:
-        for executor in self._pools.values():
-            executor.shutdown(wait=True, cancel_futures=True)  # workers gone before whatever runs next
-        self._pools = {}
+    # --- providers, events, records ----------------------------------------------------------
 
     def _provider(self, step: Step) -> Any:
-        if step.provider is None or self._providers is None:
+        if step.provider is None:
             return None
-        return self._providers(step.provider)
+        if isinstance(self._providers, Mapping):
+            if step.provider in self._providers:
+                return self._providers[step.provider]
+        elif self._providers is not None:
+            return self._providers(step.provider)
+        assert self.context.providers is not None
+        return self.context.providers.get(self._capability(step), step.provider)
 
     def _emit(self, run: _Run, type_: Any, step: str | None, **data: Any) -> None:
-        self.bus.emit(Event(type_, run.run_id, step, data))
+        event = Event(type_, run.run_id, step, data)
+        self.bus.emit(event)
+        if self.context.bus is not self.bus:
+            self.context.bus.emit(event)
 
     async def _start_recording(self, run: _Run) -> RunRecorder | None:
         if self.records is None:
             return None
         await asyncio.to_thread(self.records.mark_interrupted)
-        recorder = RunRecorder(self.records)
-        run.unsubscribe = self.bus.subscribe(recorder)
+        recorder = RunRecorder(self.records, lease_s=self.context.heartbeat_s * 3)
+        # the bus carries every run of this runner: the recorder writes this run's events only
+        run.unsubscribe = self.bus.subscribe(lambda e: recorder(e) if e.run_id == run.run_id else None)
         return recorder
+
+    async def _heartbeat(self, run: _Run) -> None:
+        """Renew the run's lease in the records, so another process can tell a live run from
+        one whose process died (on this machine or any other)."""
+        assert self.records is not None
+        while True:
+            await asyncio.sleep(self.context.heartbeat_s)
+            await asyncio.to_thread(self.records.renew_lease, run.run_id, self.context.heartbeat_s * 3)
 
     async def _stop_recording(self, recorder: RunRecorder | None) -> None:
         if recorder is None:
@@ -355,17 +412,49 @@ class Runner:
         await asyncio.to_thread(recorder.flush)
         await asyncio.to_thread(recorder.close)
 
-    def _finish(self, run: _Run, order: list[Step]) -> RunReport:
-        for step in order:  # steps cancelled before they began
+    def _finish(self, run: _Run) -> RunReport:
+        for step in run.steps.values():  # steps cancelled before they began
             run.outcomes.setdefault(step.id, Outcome(step, "skipped", error="the run ended before it began"))
         failed = [o for o in run.outcomes.values() if o.state in ("failed", "skipped")]
         state = run.state or ("failed" if failed else "succeeded")
         summary = _summary(run, time.monotonic() - run.started)
-        error = None if not failed else f"{len(failed)} of {len(order)} steps did not finish"
+        error = None if not failed else f"{len(failed)} of {len(run.steps)} steps did not finish"
         self._emit(run, "run.finished", None, state=state, summary=summary, error=error)
         if run.unsubscribe:
             run.unsubscribe()
-        return RunReport(run.run_id, state, run.outcomes, summary)
+        return RunReport(run.run_id, state, dict(run.outcomes), summary)
+
+
+class RunHandle:
+    """A run in progress (see `Runner.start`)."""
+
+    def __init__(self, runner: Runner, run: _Run) -> None:
+        self._runner, self._run = runner, run
+        self.report: RunReport | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self._run.run_id
+
+    async def add(self, steps: Sequence[Step]) -> None:
+        """Add steps; they may need steps added earlier. SpecError for a duplicate id, an
+        unknown need or a cycle (nothing is added then)."""
+        self._runner._add(self._run, steps)
+
+    async def result(self, step_id: str) -> Outcome:
+        """Wait for a step and return how it ended."""
+        await asyncio.gather(self._run.tasks[step_id], return_exceptions=True)
+        return self._run.outcomes[step_id]
+
+    async def wait(self) -> None:
+        """Wait for every step added so far (and any added meanwhile)."""
+        while pending := [t for t in self._run.tasks.values() if not t.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def cancel(self) -> None:
+        for task in self._run.tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._run.tasks.values(), return_exceptions=True)
 
 
 @dataclass
@@ -374,8 +463,9 @@ class _Run:
     options: RunOptions
     ledger: Ledger
     started: float
+    steps: dict[str, Step] = field(default_factory=dict)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
-    tasks: Mapping[str, asyncio.Future[None]] = field(default_factory=dict)
+    tasks: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     state: str | None = None
     unsubscribe: Callable[[], None] | None = None
 
@@ -384,23 +474,39 @@ class _Run:
         return limit is not None and time.monotonic() - self.started >= limit * 0.999
 
 
+def _deadline(run: _Run) -> contextlib.AbstractAsyncContextManager[None]:
+    return asyncio.timeout(run.options.deadline_s)
+
+
 async def _with_timeout(call: Awaitable[ActionResult], gate: ProviderGate) -> ActionResult:
     try:
         async with asyncio.timeout(gate.limits.timeout_s):
             return await call
     except TimeoutError:
         raise ProviderError(gate.provider, f"no answer within {gate.limits.timeout_s:g} s (timed out)",
-                            retryable=True, hint="if the service is just slow, raise timeout_s in "
+                            retryable=True, reason="timeout", hint="if the service is just slow, raise timeout_s in "
                                                  "REELFORGE_LIMITS") from None
 
 
-class _StopWaiting(stop_base):
-    """Stop retrying when the wait asked for is too long or would pass the run deadline."""
+class _StopRetrying(stop_base):
+    """Stop after `max_attempts` failed calls — rate-limited calls don't count, the service
+    asked us to wait, not to give up (up to RATE_LIMIT_WAITS of them) — or when the wait asked
+    for is too long or would pass the run deadline."""
+
+    RATE_LIMIT_WAITS = 12
 
     def __init__(self, run: _Run, limits: Limits) -> None:
         self.run, self.limits = run, limits
+        self.failures = self.rate_limited = 0
 
     def __call__(self, state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if getattr(exc, "reason", None) == "rate_limited":
+            self.rate_limited += 1
+        else:
+            self.failures += 1
+        if self.failures >= self.limits.max_attempts or self.rate_limited > self.RATE_LIMIT_WAITS:
+            return True
         if state.upcoming_sleep > self.limits.max_retry_after_s:
             return True
         if self.run.options.deadline_s is None:

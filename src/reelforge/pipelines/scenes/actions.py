@@ -20,13 +20,14 @@ from PIL import Image
 
 from reelforge.errors import InputError
 from reelforge.imaging.image_qa import ImageChecks, QAFailed, check_image
-from reelforge.runtime import ActionResult, StepOutput, StepContext
+from reelforge.runtime import ActionResult, StepContext, StepOutput
 
 PNG = "image/png"
 # Local cut-outs run in their own one-process pool: the process holds the ML session (rembg and
 # onnxruntime, about 280 MB resident, 600 MB while it works), so only one such process exists
 # (see job.scene_pools for what runs beside it).
 CUTOUT_POOL = "cutout"
+SCENES_POOL = "scenes"  # composites and backgrounds (sized by scene_pools, apart from other jobs' pools)
 
 
 def _single_input(ctx: StepContext) -> tuple[str, Any]:
@@ -136,7 +137,7 @@ class RenderBackground:
     async def run(self, ctx: StepContext) -> ActionResult:
         path = str(ctx.step.files["image"]) if "image" in ctx.step.files else None
         size = tuple(ctx.params["size"])
-        png = await ctx.run_cpu(background_png, dict(ctx.params["background"]), size, path)
+        png = await ctx.run_cpu(background_png, dict(ctx.params["background"]), size, path, pool=SCENES_POOL)
         return ActionResult([StepOutput(png, PNG)])
 
 
@@ -163,7 +164,8 @@ class CompositeScene:
         subject_step, background_step = ctx.step.needs  # by position: ids are not part of the key
         subject = await ctx.read(ctx.inputs[subject_step][0])
         background = await ctx.read(ctx.inputs[background_step][0])
-        png = await ctx.run_cpu(composite_png, subject, background, dict(ctx.params["placement"]))
+        png = await ctx.run_cpu(composite_png, subject, background, dict(ctx.params["placement"]),
+                                pool=SCENES_POOL)
         return ActionResult([StepOutput(png, PNG)])
 
 

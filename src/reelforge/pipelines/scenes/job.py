@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from reelforge.errors import BudgetExceeded, InputError, ReelforgeError
 from reelforge.imaging.image_qa import QAFailed
 from reelforge.pipelines.images import choose_generator, generation_runner
-from reelforge.pipelines.scenes.actions import CUTOUT_POOL, all_actions
+from reelforge.pipelines.job import CancelToken, EventSink, plan_job, run_job, subscribed
+from reelforge.pipelines.scenes.actions import CUTOUT_POOL, SCENES_POOL, all_actions
 from reelforge.pipelines.scenes.graph import GraphBuilder, SceneSteps
 from reelforge.providers.image import ImageGenerator, ImageRequest, check_request, parse_aspect
 from reelforge.runtime import (
@@ -30,6 +31,7 @@ from reelforge.runtime import (
     RunReport,
     load_pricing,
 )
+from reelforge.runtime.context import RuntimeContext
 from reelforge.settings import Settings
 from reelforge.spec.common import ASPECTS, RESOLUTIONS, even
 from reelforge.spec.scenes import CLOUD_CUTOUTS, ScenesSpec
@@ -79,27 +81,44 @@ class ScenesJob:
 
     # --- public --------------------------------------------------------------------------
 
-    def plan(self) -> ScenesPlan:
+    kind: ClassVar[str] = "scenes"
+
+    async def aplan(self, ctx: RuntimeContext) -> ScenesPlan:
         """The first round's steps, whether each is cached and what it costs. Calls nothing,
         needs no key."""
         notes: list[str] = []
-        runner, generator = self._runner(planning=True, notes=notes)
+        runner, generator = self._runner(ctx, planning=True, notes=notes)
         builder = self._builder(generator)
         per_scene, steps = builder.round(list(range(len(self.spec.scenes))), 0)
-        plan = asyncio.run(runner.plan(steps, self.refresh))
+        plan = await runner.plan(steps, self.refresh)
         prompts = {sc.index: sc.prompt_sent for sc in per_scene if sc.prompt_sent}
         return ScenesPlan(plan, prompts, notes, self.provider, generator.model)
 
-    def run(self) -> ScenesResult:
+    async def arun(self, ctx: RuntimeContext, events: EventSink | None = None,
+                   cancel: CancelToken | None = None) -> ScenesResult:
         from reelforge.pipelines.scenes.finish import finish
 
         started = time.monotonic()
         self._check_output()
-        runner, generator = self._runner(planning=False, notes=[])
+        runner, generator = self._runner(ctx, planning=False, notes=[])
         stages = StageClock()
         runner.bus.subscribe(stages)
-        scenes, reports = asyncio.run(self._rounds(runner, self._builder(generator)))
-        return finish(self, scenes, reports, stages, runner.store, started)  # type: ignore[arg-type]
+        with subscribed(runner.bus, events):
+            async with (cancel or CancelToken()).scope():
+                # the cut-out workers (and their ML sessions) live across QA rounds, and are
+                # released before the render so it has the memory
+                async with ctx.pools.hold([CUTOUT_POOL, SCENES_POOL]):
+                    scenes, reports = await self._rounds(runner, self._builder(generator))
+                return await asyncio.to_thread(finish, self, scenes, reports, stages, runner.store,  # type: ignore[arg-type]
+                                               started)
+
+    def plan(self) -> ScenesPlan:
+        result: ScenesPlan = plan_job(self, self.settings)
+        return result
+
+    def run(self) -> ScenesResult:
+        result: ScenesResult = run_job(self, self.settings, on_event=self.on_event)
+        return result
 
     # --- rounds ----------------------------------------------------------------------------
 
@@ -189,7 +208,7 @@ class ScenesJob:
     def _needs_generator(self) -> bool:
         return any(scene.prompt is not None for scene in self.spec.scenes)
 
-    def _runner(self, *, planning: bool, notes: list[str]) -> tuple[Runner, ImageGenerator]:
+    def _runner(self, ctx: RuntimeContext, *, planning: bool, notes: list[str]) -> tuple[Runner, ImageGenerator]:
         from reelforge.providers.images import IMAGE_GENERATORS
 
         settings = self.settings
@@ -204,8 +223,8 @@ class ScenesJob:
                                      notes=notes if needed else [])
         if not planning:
             self._check_cloud_cutout()
-        runner = generation_runner(settings, all_actions(), {self.provider: limits}, generator,
-                                   on_event=self.on_event, pools=scene_pools(os.cpu_count() or 1))
+        runner = generation_runner(ctx, all_actions(), {self.provider: limits}, generator,
+                                   pools=scene_pools(os.cpu_count() or 1))
         return runner, generator
 
     def _check_model(self, pricing: Any) -> None:
@@ -250,8 +269,8 @@ def scene_pools(cpus: int) -> dict[str, int | str]:
     composites and backgrounds share that process — a second worker would cost ~270 MB for ~10 %
     of the work (the 100-scene 1080p run peaked at 1.11 GB with two) — and beside it elsewhere."""
     if cpus <= 2:
-        return {"default": 1, CUTOUT_POOL: "default"}
-    return {CUTOUT_POOL: 1, "default": cpus - 1}
+        return {CUTOUT_POOL: 1, SCENES_POOL: CUTOUT_POOL}
+    return {CUTOUT_POOL: 1, SCENES_POOL: cpus - 1}
 
 
 class StageClock:
