@@ -3,9 +3,31 @@ and refuse a call whose estimate would take the run past its budget."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from reelforge.errors import BudgetExceeded
+
+
+class Budget(Protocol):
+    """A run's money: what it has spent, and a hold on each call's estimate before the call.
+    `Ledger` keeps it in this process; a run whose steps spread over several workers uses one
+    kept in a shared store (made by the context's `budget_factory`)."""
+
+    budget_usd: float | None
+    spent_usd: float
+
+    def reserve(self, step_id: str, estimate_usd: float | None, what: str) -> None: ...
+    def settle(self, step_id: str, actual_usd: float) -> None: ...
+    def release(self, step_id: str) -> None: ...
+
+
+BudgetFactory = Callable[[str, "float | None"], Budget]  # (run id, budget) → the run's budget
+
+
+def in_process_budget(run_id: str, budget_usd: float | None) -> Budget:
+    return Ledger(budget_usd)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from reelforge.providers.limits import Limits
 from reelforge.runtime.artifacts import ArtifactStore, LocalArtifactStore
+from reelforge.runtime.budget import BudgetFactory, in_process_budget
 from reelforge.runtime.events import EventBus
 from reelforge.runtime.limits import GateFactory, InProcessGates, ProviderGate
 from reelforge.runtime.operations import MemoryOperationLog, OperationLog
@@ -110,6 +111,7 @@ class RuntimeContext:
     gates: GateRegistry = field(default_factory=GateRegistry)
     bus: EventBus = field(default_factory=EventBus)
     providers: ProviderHub | None = None
+    budget_factory: BudgetFactory = in_process_budget
     heartbeat_s: float = 10.0  # how often a running run renews its lease in the records
     _closed: bool = False
 

@@ -22,7 +22,7 @@ from tenacity.stop import stop_base
 from reelforge.errors import ProviderError, ReelforgeError
 from reelforge.logging import get_logger
 from reelforge.runtime.artifacts import Artifact, ArtifactStore, StepResult
-from reelforge.runtime.budget import Ledger
+from reelforge.runtime.budget import Budget
 from reelforge.runtime.context import RuntimeContext
 from reelforge.runtime.events import Event, EventBus
 from reelforge.runtime.keys import step_key
@@ -172,7 +172,8 @@ class Runner:
         script decides its segments). Leaving the block waits for every step added; the
         report is then on `run.report`."""
         opts = options or RunOptions()
-        run = _Run(uuid.uuid4().hex[:12], opts, Ledger(opts.budget_usd), time.monotonic())
+        run_id = uuid.uuid4().hex[:12]
+        run = _Run(run_id, opts, self.context.budget_factory(run_id, opts.budget_usd), time.monotonic())
         handle = RunHandle(self, run)
         first = topological_order(steps)  # a bad graph fails before the run starts
         recorder = await self._start_recording(run)
@@ -461,7 +462,7 @@ class RunHandle:
 class _Run:
     run_id: str
     options: RunOptions
-    ledger: Ledger
+    ledger: Budget
     started: float
     steps: dict[str, Step] = field(default_factory=dict)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
