@@ -10,8 +10,8 @@ import pytest
 
 from reelforge.errors import InputError, ProviderUnavailable
 from reelforge.providers.errors import parse_retry_after, status_error
-from reelforge.providers.image import ImageRequest, size_for_aspect
 from reelforge.providers.images import IMAGE_GENERATORS
+from reelforge.providers.images.base import ImageRequest, size_for_aspect
 from reelforge.providers.limits import Limits
 from reelforge.providers.registry import ProviderEntry, Registry
 from reelforge.runtime.breaker import CircuitBreaker, CircuitOpen
@@ -89,7 +89,7 @@ def test_aspect_sizes_and_request_checks() -> None:
     assert w % 16 == 0 and h % 16 == 0 and abs(w / h - 16 / 9) < 0.03
     gemini_caps = IMAGE_GENERATORS.entry("gemini")
     assert gemini_caps.name == "gemini"
-    from reelforge.providers.image import check_request
+    from reelforge.providers.images.base import check_request
     from reelforge.providers.images.google import GeminiImages
 
     with pytest.raises(InputError, match="does not offer aspect ratio 7:3"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reelforge.providers.image import ImageGenerator
+from reelforge.providers.images.base import ImageGenerator
 from reelforge.providers.limits import Limits
 from reelforge.providers.registry import ProviderEntry, Registry
 from reelforge.settings import Settings

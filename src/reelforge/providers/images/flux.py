@@ -15,11 +15,13 @@ from reelforge.providers.errors import (
     status_error,
     transport_error,
 )
-from reelforge.providers.image import (
+from reelforge.providers.images.base import (
     GeneratedImage,
     ImageCapabilities,
     ImageRequest,
     check_request,
+    exact_aspect,
+    prompt_text,
     size_for_aspect,
 )
 from reelforge.providers.limits import Limits
@@ -35,6 +37,10 @@ def flux_configured(settings: Settings) -> str | None:
 class FluxImages:
     name = "flux"
     capabilities = ImageCapabilities(max_references=0, max_count=1, seed=True, negative_prompt=True)
+    cpu_bound = False
+
+    def delivered_aspect(self, aspect: str) -> float:
+        return exact_aspect(aspect)  # width/height are rounded to multiples of 16: within 3 %
 
     def __init__(self, settings: Settings, limits: Limits) -> None:
         from huggingface_hub import AsyncInferenceClient
@@ -53,7 +59,7 @@ class FluxImages:
         for i in range(request.count):
             seed = None if request.seed is None else request.seed + i
             try:
-                image = await self._client.text_to_image(request.prompt, width=width, height=height, seed=seed,
+                image = await self._client.text_to_image(prompt_text(request), width=width, height=height, seed=seed,
                                                          negative_prompt=request.negative_prompt)
             except Exception as exc:
                 raise self._translate(exc) from exc

@@ -19,11 +19,13 @@ from reelforge.providers.errors import (
     status_error,
     transport_error,
 )
-from reelforge.providers.image import (
+from reelforge.providers.images.base import (
     GeneratedImage,
     ImageCapabilities,
     ImageRequest,
     check_request,
+    exact_aspect,
+    prompt_text,
     sniff_media_type,
 )
 from reelforge.providers.limits import Limits
@@ -109,10 +111,14 @@ class GeminiImages:
 
     name = "gemini"
     capabilities = ImageCapabilities(max_references=3, max_count=1, seed=True, aspect_ratios=GEMINI_ASPECTS)
+    cpu_bound = False
 
     def __init__(self, settings: Settings, limits: Limits) -> None:
         self.model = settings.gemini_model
         self._client = make_client(settings.gemini_base_url, limits)
+
+    def delivered_aspect(self, aspect: str) -> float:
+        return exact_aspect(aspect)
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
         check_request(self.name, self.capabilities, request)
@@ -131,7 +137,7 @@ class GeminiImages:
             image_config=types.ImageConfig(aspect_ratio=request.aspect_ratio))
         try:
             response = await self._client.aio.models.generate_content(
-                model=self.model, contents=[*parts, request.prompt], config=config)
+                model=self.model, contents=[*parts, prompt_text(request)], config=config)
         except Exception as exc:
             raise translate(self.name, exc, "REELFORGE_GEMINI_MODEL") from exc
         return self._images(response, request)
@@ -163,10 +169,14 @@ class ImagenImages:
     name = "imagen"
     capabilities = ImageCapabilities(max_references=0, max_count=4, seed=True, negative_prompt=True,
                                      aspect_ratios=IMAGEN_ASPECTS)
+    cpu_bound = False
 
     def __init__(self, settings: Settings, limits: Limits) -> None:
         self.model = settings.imagen_model
         self._client = make_client(settings.imagen_base_url, limits, vertex=True)
+
+    def delivered_aspect(self, aspect: str) -> float:
+        return exact_aspect(aspect)
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
         from google.genai import types
@@ -181,7 +191,7 @@ class ImagenImages:
                 # google-genai marks generate_images deprecated (not before 2027); it is still the
                 # documented Imagen call, and the warning would reach every user's terminal.
                 warnings.filterwarnings("ignore", message="The generate_images method is deprecated")
-                call = self._client.aio.models.generate_images(model=self.model, prompt=request.prompt, config=config)
+                call = self._client.aio.models.generate_images(model=self.model, prompt=prompt_text(request), config=config)
             response = await call
         except Exception as exc:
             raise translate(self.name, exc, "REELFORGE_IMAGEN_MODEL", IMAGEN_KEY_ENV) from exc

@@ -18,12 +18,13 @@ from reelforge.providers.errors import (
     status_error,
     transport_error,
 )
-from reelforge.providers.image import (
+from reelforge.providers.images.base import (
     GeneratedImage,
     ImageCapabilities,
     ImageRequest,
     check_request,
     parse_aspect,
+    prompt_text,
     sniff_media_type,
 )
 from reelforge.providers.limits import Limits
@@ -51,6 +52,7 @@ def size_for(model: str, aspect: str) -> str:
 class OpenAIImages:
     name = "openai"
     capabilities = ImageCapabilities(max_references=16, max_count=10)
+    cpu_bound = False
 
     def delivered_aspect(self, aspect: str) -> float:
         """Width / height of what the API returns for `aspect` (it only makes fixed sizes)."""
@@ -73,10 +75,10 @@ class OpenAIImages:
         try:
             if request.references:
                 files = [(f"ref{i}.png", ref, sniff_media_type(ref) or "image/png") for i, ref in enumerate(request.references)]
-                response = await self._client.images.edit(model=self.model, prompt=request.prompt, image=files,
+                response = await self._client.images.edit(model=self.model, prompt=prompt_text(request), image=files,
                                                           n=request.count, size=size, **extra)
             else:
-                response = await self._client.images.generate(model=self.model, prompt=request.prompt,
+                response = await self._client.images.generate(model=self.model, prompt=prompt_text(request),
                                                               n=request.count, size=size, **extra)
         except Exception as exc:
             raise self._translate(exc) from exc
