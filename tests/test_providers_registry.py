@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,3 +117,44 @@ def test_event_stream_for_sse() -> None:
 
     [message] = asyncio.run(collect())
     assert message.startswith("event: step.cached\n") and '"step": "001"' in message
+
+
+def test_with_the_sdk_installed_a_missing_key_hints_at_the_key_not_pip(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("REELFORGE_OPENAI_API_KEY", raising=False)
+    with pytest.raises(ProviderUnavailable) as caught:
+        IMAGE_GENERATORS.create("openai", Settings())
+    assert "OPENAI_API_KEY is not set" in str(caught.value)
+    assert caught.value.hint is not None and "set OPENAI_API_KEY" in caught.value.hint
+    assert "pip install" not in caught.value.hint
+
+
+@pytest.mark.parametrize("provider, variable, sent", [
+    ("openai", "OPENAI_API_KEY", lambda headers: headers["authorization"] == "Bearer key-from-dotenv"),
+    ("gemini", "GEMINI_API_KEY", lambda headers: headers["x-goog-api-key"] == "key-from-dotenv"),
+    ("flux", "HF_TOKEN", lambda headers: headers["authorization"] == "Bearer key-from-dotenv"),
+])
+def test_a_key_only_in_dotenv_makes_the_provider_available_and_is_sent(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, provider: str, variable: str, sent: Any) -> None:
+    from reelforge.pipelines.images import ImageItem, ImageJob
+
+    from .fakes.image_apis import FakeImageAPI
+
+    with FakeImageAPI(provider, key="key-from-dotenv") as api:
+        for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "GOOGLE_GENAI_USE_VERTEXAI",
+                     "GOOGLE_CLOUD_PROJECT", f"REELFORGE_{variable}"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in api.env().items():
+            if name != variable:
+                monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / ".env").write_text(f"{variable}=key-from-dotenv\n")
+        settings = Settings()
+        assert IMAGE_GENERATORS.check(provider, settings).available
+        job = ImageJob([ImageItem("a red fox", aspect="1:1")], tmp_path / "out", provider, settings,
+                       limits={"max_attempts": 1, "rpm": 0})
+        result = job.run()
+        assert result.report is not None and result.report.state == "succeeded"
+        assert [c.status for c in api.calls] == [200] and sent(api.calls[0].headers)

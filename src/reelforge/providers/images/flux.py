@@ -4,7 +4,6 @@ AsyncInferenceClient. The API answers with the image bytes themselves."""
 from __future__ import annotations
 
 import io
-import os
 from typing import Any
 
 from reelforge.errors import ProviderError
@@ -25,13 +24,13 @@ from reelforge.providers.images.base import (
     size_for_aspect,
 )
 from reelforge.providers.limits import Limits
-from reelforge.settings import Settings
+from reelforge.settings import Settings, secret
 
 KEY_ENV = "HF_TOKEN"
 
 
 def flux_configured(settings: Settings) -> str | None:
-    return None if os.environ.get(KEY_ENV) else f"{KEY_ENV} is not set"
+    return None if secret(settings.hf_token) else f"{KEY_ENV} is not set"
 
 
 class FluxImages:
@@ -49,7 +48,7 @@ class FluxImages:
         # A base URL means a router or endpoint of the hf-inference wire format: the client posts
         # to <base>/models/<model id> as it does to the Hugging Face router.
         target = f"{settings.flux_base_url.rstrip('/')}/models/{self.model}" if settings.flux_base_url else self.model
-        self._client = AsyncInferenceClient(model=target, provider="hf-inference", token=os.environ.get(KEY_ENV),
+        self._client = AsyncInferenceClient(model=target, provider="hf-inference", token=secret(settings.hf_token),
                                             timeout=limits.timeout_s + 1)
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:

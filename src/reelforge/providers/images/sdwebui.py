@@ -27,7 +27,7 @@ from reelforge.providers.images.base import (
     sniff_media_type,
 )
 from reelforge.providers.limits import Limits
-from reelforge.settings import Settings
+from reelforge.settings import Settings, secret
 
 DEFAULT_URL = "http://127.0.0.1:7860"
 
@@ -44,9 +44,9 @@ class SDWebUIImages:
         self.base_url = (settings.sdwebui_base_url or DEFAULT_URL).rstrip("/")
         self.model = settings.sdwebui_model or "server-default"
         self._checkpoint = settings.sdwebui_model
-        auth = tuple(settings.sdwebui_auth.split(":", 1)) if settings.sdwebui_auth else None
+        user, _, password = (secret(settings.sdwebui_auth) or "").partition(":")
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=limits.timeout_s + 1,
-                                         auth=auth if auth and len(auth) == 2 else None)
+                                         auth=(user, password) if user else None)
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
         check_request(self.name, self.capabilities, request)
