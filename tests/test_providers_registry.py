@@ -81,8 +81,41 @@ def test_retry_after_and_status_messages() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past: now
     assert parse_retry_after("soon") is None
     error = status_error("gemini", 403, "denied", key_env="GEMINI_API_KEY")
-    assert not error.retryable and "GEMINI_API_KEY is rejected (403)" in str(error)
-    assert status_error("gemini", 503, "busy").retryable
+    assert not error.retryable and "GEMINI_API_KEY is rejected (403)" in str(error) and error.reason == "auth"
+    busy = status_error("gemini", 503, "busy")
+    assert busy.retryable and busy.reason == "server" and busy.health_failure
+    limited = status_error("openai", 429, "slow down", retry_after=3.0)
+    assert limited.retryable and limited.reason == "rate_limited" and not limited.health_failure
+    broke = status_error("flux", 402, "credits exhausted")
+    assert not broke.retryable and broke.reason == "payment_required" and "check the prompt" not in str(broke)
+    assert status_error("flux", 400, "bad size").reason == "bad_request"
+    assert status_error("flux", 404, "no model").reason == "not_found"
+
+
+def test_transport_failures_are_timeouts_or_connection_errors() -> None:
+    import httpx
+
+    from reelforge.providers.errors import transport_error
+
+    timed_out = transport_error("openai", httpx.ReadTimeout("read timed out"))
+    refused = transport_error("openai", httpx.ConnectError("connection refused"))
+    assert (timed_out.reason, refused.reason) == ("timeout", "connection")
+    assert timed_out.retryable and refused.retryable and timed_out.health_failure
+
+
+def test_gemini_waits_come_from_retry_info_and_daily_quotas_do_not_retry() -> None:
+    from reelforge.providers.images.google import _daily_quota, _error_details, _retry_delay
+
+    body = {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "details": [
+        {"@type": "type.googleapis.com/google.rpc.Help", "retryDelay": "99s"},  # not a RetryInfo: ignored
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "23s"}]}}
+    assert _retry_delay(_error_details(body)) == 23.0
+    daily = [{"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [
+        {"quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]}]
+    minute = [{"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [
+        {"quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]}]
+    assert _daily_quota(daily) == "GenerateRequestsPerDayPerProjectPerModel-FreeTier"
+    assert _daily_quota(minute) is None and _retry_delay([]) is None
 
 
 def test_aspect_sizes_and_request_checks() -> None:
