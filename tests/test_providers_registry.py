@@ -191,3 +191,12 @@ def test_a_key_only_in_dotenv_makes_the_provider_available_and_is_sent(
         result = job.run()
         assert result.report is not None and result.report.state == "succeeded"
         assert [c.status for c in api.calls] == [200] and sent(api.calls[0].headers)
+
+
+def test_empty_provider_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    settings = Settings()
+    assert settings.google_genai_use_vertexai is False
+    assert IMAGE_GENERATORS.check("openai", settings).reason == "OPENAI_API_KEY is not set"

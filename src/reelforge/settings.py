@@ -29,8 +29,9 @@ def _default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Process-wide configuration. Every field can be set as `REELFORGE_<NAME>`."""
 
+    # env_ignore_empty: `GOOGLE_GENAI_USE_VERTEXAI=` (set but empty) means unset, not a bad bool
     model_config = SettingsConfigDict(env_prefix="REELFORGE_", env_file=".env", extra="ignore",
-                                      populate_by_name=True)
+                                      populate_by_name=True, env_ignore_empty=True)
 
     ffmpeg: str | None = Field(
         default=None, description="Path to an ffmpeg binary; default: `ffmpeg` on PATH, else imageio-ffmpeg's."
