@@ -265,9 +265,10 @@ def test_a_cut_out_without_a_subject_is_regenerated_then_follows_the_policy(api:
 
 
 def test_a_rejected_key_stops_the_run_instead_of_drawing_placeholders(api: ProductAPI, tmp_path: Path) -> None:
-    api.default = "badkey"
+    env = api.env()  # sends test-key
+    api.key = "another-key"  # the only key the fake accepts now
     spec = write_spec(tmp_path, [{"prompt": "a mug"}, {"prompt": "a cup"}], provider="gemini")
-    result = run_cli("scenes", str(spec), "-o", str(tmp_path / "b.mp4"), data=tmp_path / "d", env=api.env())
+    result = run_cli("scenes", str(spec), "-o", str(tmp_path / "b.mp4"), data=tmp_path / "d", env=env)
     assert result.returncode == 1 and "API key not valid" in result.stderr, result.stderr
     assert not (tmp_path / "b.mp4").exists()
     assert "API key" in json.loads((tmp_path / "b.report.json").read_text())["error"]

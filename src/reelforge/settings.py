@@ -1,4 +1,8 @@
-"""Settings from the environment (prefix `REELFORGE_`) and an optional `.env` file."""
+"""Settings from the environment (prefix `REELFORGE_`) and an optional `.env` file.
+
+Provider credentials are read here too, under the providers' own variable names (GEMINI_API_KEY,
+OPENAI_API_KEY, HF_TOKEN, …) as well as REELFORGE_-prefixed ones, from the environment or `.env`.
+Adapters get them from the Settings object they are built with and never read os.environ."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,7 +29,9 @@ def _default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Process-wide configuration. Every field can be set as `REELFORGE_<NAME>`."""
 
-    model_config = SettingsConfigDict(env_prefix="REELFORGE_", env_file=".env", extra="ignore")
+    # env_ignore_empty: `GOOGLE_GENAI_USE_VERTEXAI=` (set but empty) means unset, not a bad bool
+    model_config = SettingsConfigDict(env_prefix="REELFORGE_", env_file=".env", extra="ignore",
+                                      populate_by_name=True, env_ignore_empty=True)
 
     ffmpeg: str | None = Field(
         default=None, description="Path to an ffmpeg binary; default: `ffmpeg` on PATH, else imageio-ffmpeg's."
@@ -77,17 +83,58 @@ class Settings(BaseSettings):
     gemini_model: str = "gemini-2.5-flash-image"
     imagen_base_url: str | None = None
     imagen_model: str = "imagen-4.0-generate-001"
-    openai_base_url: str | None = None
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1",
+        validation_alias=AliasChoices("REELFORGE_OPENAI_BASE_URL", "OPENAI_BASE_URL"),
+        description="Base URL incl. /v1 (OpenAI, or a compatible gateway such as OpenRouter).")
     openai_model: str = "gpt-image-1"
     flux_base_url: str | None = None
     flux_model: str = "black-forest-labs/FLUX.1-schnell"
     sdwebui_base_url: str | None = None
     sdwebui_model: str | None = Field(default=None, description="Checkpoint to select per request (optional).")
-    sdwebui_auth: str | None = Field(default=None, description="user:password for a server started with --api-auth.")
+    sdwebui_auth: SecretStr | None = Field(default=None, description="user:password for a server started with --api-auth.")
+
+    # --- credentials: the providers' own variable names, or REELFORGE_<NAME> ----------------
+    gemini_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_GEMINI_API_KEY", "GEMINI_API_KEY"),
+        description="Gemini API key (aistudio.google.com); GOOGLE_API_KEY is used when this is unset.")
+    google_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_GOOGLE_API_KEY", "GOOGLE_API_KEY"),
+        description="Google API key: a Gemini API key, or a Vertex AI express-mode key (imagen).")
+    google_genai_use_vertexai: bool = Field(
+        default=False, validation_alias=AliasChoices("REELFORGE_GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_VERTEXAI"),
+        description="Call Gemini through Vertex AI (a project, or an express-mode API key) instead of the Gemini API.")
+    google_cloud_project: str | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_PROJECT"),
+        description="Vertex AI project (with application-default credentials).")
+    google_cloud_location: str | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_GOOGLE_CLOUD_LOCATION", "GOOGLE_CLOUD_LOCATION"),
+        description="Vertex AI location for a project (default us-central1).")
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_OPENAI_API_KEY", "OPENAI_API_KEY"),
+        description="OpenAI API key (or the key of the gateway at openai_base_url).")
+    hf_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_HF_TOKEN", "HF_TOKEN"),
+        description="Hugging Face access token (flux).")
+    removebg_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_REMOVEBG_API_KEY", "REMOVEBG_API_KEY"),
+        description="remove.bg API key.")
+    photoroom_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_PHOTOROOM_API_KEY", "PHOTOROOM_API_KEY"),
+        description="Photoroom API key.")
+    clipdrop_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_CLIPDROP_API_KEY", "CLIPDROP_API_KEY"),
+        description="Clipdrop API key.")
 
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'runs.sqlite'}"
+
+
+def secret(value: SecretStr | None) -> str | None:
+    """The secret's text, stripped; None when unset or blank."""
+    text = value.get_secret_value().strip() if value is not None else ""
+    return text or None
 
 
 @lru_cache(maxsize=1)

@@ -15,12 +15,14 @@ from typing import Any, ClassVar
 
 from reelforge.errors import InputError
 from reelforge.pipelines.job import CancelToken, EventSink, plan_job, run_job, subscribed
-from reelforge.providers.image import (
+from reelforge.providers.images.base import (
     GeneratedImage,
     ImageCapabilities,
     ImageGenerator,
     ImageRequest,
+    SyncImageGenerator,
     check_request,
+    exact_aspect,
     parse_aspect,
 )
 from reelforge.runtime import (
@@ -53,9 +55,10 @@ class GenerateImage:
         generator: ImageGenerator = ctx.provider
         refs = tuple([await ctx.read(a) for name in sorted(ctx.inputs) for a in ctx.inputs[name]])
         p = ctx.params
-        request = ImageRequest(p["prompt"], p["aspect"], 1, refs, p.get("seed"), p.get("negative_prompt"))
-        if getattr(generator, "cpu_bound", False):  # local rendering: use the process pool
-            images = await ctx.run_cpu(generator.generate_sync, request)  # type: ignore[attr-defined]
+        request = ImageRequest(p["prompt"], p["aspect"], 1, refs, p.get("seed"), p.get("negative_prompt"),
+                               backdrop=p.get("backdrop"))
+        if generator.cpu_bound and isinstance(generator, SyncImageGenerator):  # local rendering: process pool
+            images = await ctx.run_cpu(generator.generate_sync, request)
         else:
             images = await generator.generate(request)
         return ActionResult([StepOutput(i.data, i.media_type, i.meta) for i in images], billed=len(images))
@@ -194,6 +197,10 @@ class _PlanningStandIn:
     name: str
     model: str
     capabilities: ImageCapabilities = field(default_factory=lambda: ImageCapabilities(max_references=16, max_count=16))
+    cpu_bound: bool = False
+
+    def delivered_aspect(self, aspect: str) -> float:
+        return exact_aspect(aspect)
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
         raise AssertionError("a plan never calls the provider")

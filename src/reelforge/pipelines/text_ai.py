@@ -25,7 +25,7 @@ from reelforge.errors import QualityError, ReelforgeError
 from reelforge.pipelines.images import GenerateImage, choose_generator, generation_runner
 from reelforge.pipelines.job import CancelToken, EventSink, plan_job, run_job, subscribed
 from reelforge.pipelines.text_prompt import TextPrompt, build_prompt
-from reelforge.providers.image import (
+from reelforge.providers.images.base import (
     GeneratedImage,
     ImageCapabilities,
     ImageGenerator,
@@ -126,6 +126,10 @@ class LocalTextDraft:
     model: str = "text-draft"
     capabilities: ImageCapabilities = field(default_factory=ImageCapabilities)
     cpu_bound: bool = True
+
+    def delivered_aspect(self, aspect: str) -> float:
+        width, height = _draft_size(aspect)
+        return width / height
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
         return await asyncio.to_thread(self.generate_sync, request)

@@ -37,40 +37,66 @@ def retry_after_from(headers: Mapping[str, str] | Any | None) -> float | None:
 
 def status_error(provider: str, status: int, detail: str, *, key_env: str | None = None,
                  retry_after: float | None = None, model_env: str | None = None) -> ProviderError:
-    """The error for an HTTP status, with the fix a user needs."""
+    """The error for an HTTP status, with its `reason` and the fix a user needs. Callers that can
+    read the body first turn quota and billing answers into `quota_error` / `payment_error`."""
     detail = (detail or "").strip()[:300]
     if status in (401, 403):
         who = f"{key_env} is rejected" if key_env else "the credentials are rejected"
-        return ProviderError(provider, f"{who} ({status}): {detail}", status=status,
+        return ProviderError(provider, f"{who} ({status}): {detail}", status=status, reason="auth",
                              hint=f"set a valid key in {key_env}" if key_env else "check the server's auth settings")
+    if status == 402:
+        return payment_error(provider, detail)
     if status == 404:
-        return ProviderError(provider, f"not found (404): {detail}", status=status,
+        return ProviderError(provider, f"not found (404): {detail}", status=status, reason="not_found",
                              hint=f"check the model id ({model_env}) and the base URL" if model_env
                              else "check the base URL")
+    if status == 429:
+        return ProviderError(provider, f"rate limited (429): {detail}", status=status, retryable=True,
+                             retry_after=retry_after, reason="rate_limited",
+                             hint="lower this provider's rpm/max_concurrency in REELFORGE_LIMITS")
+    if status == 408:
+        return ProviderError(provider, f"the service timed out (408): {detail}", status=status, retryable=True,
+                             retry_after=retry_after, reason="timeout")
     if status in RETRY_STATUSES or status >= 500:
-        what = "rate limited" if status == 429 else "service unavailable" if status >= 500 else "try again"
-        return ProviderError(provider, f"{what} ({status}): {detail}", status=status, retryable=True,
-                             retry_after=retry_after)
+        return ProviderError(provider, f"service unavailable ({status}): {detail}", status=status, retryable=True,
+                             retry_after=retry_after, reason="server")
     return ProviderError(provider, f"the request was rejected ({status}): {detail}", status=status,
-                         hint="check the prompt, aspect ratio and reference images")
+                         reason="bad_request", hint="check the prompt, aspect ratio and reference images")
+
+
+def quota_error(provider: str, detail: str, *, status: int = 429) -> ProviderError:
+    """A quota that waiting seconds will not refill (a daily quota, an account out of credit):
+    fail at once instead of retrying into the same wall."""
+    return ProviderError(provider, f"the quota is exhausted ({status}): {detail.strip()[:300]}", status=status,
+                         reason="quota_exhausted",
+                         hint="check the plan and billing of this key (or wait for the daily quota to reset); "
+                              "retrying now would fail the same way")
+
+
+def payment_error(provider: str, detail: str) -> ProviderError:
+    """402: the account has no credits left / needs a paid plan."""
+    return ProviderError(provider, f"payment required (402): {detail.strip()[:300]}", status=402,
+                         reason="payment_required",
+                         hint="add credits or a payment method to the account (or subscribe to a plan) — "
+                              "the prompt is not the problem; retrying will fail the same way")
 
 
 def safety_error(provider: str, reason: str, detail: str = "") -> ProviderError:
     extra = f": {detail.strip()[:200]}" if detail.strip() else ""
-    return ProviderError(provider, f"blocked by the provider's safety filter ({reason}){extra}",
+    return ProviderError(provider, f"blocked by the provider's safety filter ({reason}){extra}", reason="blocked",
                          hint="rephrase the prompt (or change the reference images); the same request "
                               "will be blocked again")
 
 
 def no_image_error(provider: str, detail: str = "") -> ProviderError:
     extra = f": {detail.strip()[:200]}" if detail.strip() else ""
-    return ProviderError(provider, f"the response contained no image{extra}",
+    return ProviderError(provider, f"the response contained no image{extra}", reason="empty",
                          hint="ask explicitly for an image in the prompt, or try again with other wording")
 
 
 def malformed_error(provider: str, detail: str = "") -> ProviderError:
     return ProviderError(provider, f"the response could not be read (malformed or unexpected body): {detail[:200]}",
-                         hint="check the base URL points at the real API (a proxy may answer instead)")
+                         reason="malformed", hint="check the base URL points at the real API (a proxy may answer instead)")
 
 
 def is_transport_error(exc: BaseException) -> bool:
@@ -84,6 +110,24 @@ def is_transport_error(exc: BaseException) -> bool:
     return isinstance(exc, (*kinds, ConnectionError))
 
 
+def is_timeout(exc: BaseException) -> bool:
+    """A read/connect/pool timeout of httpx, httpx2, the SDKs built on them, or asyncio."""
+    kinds: list[type[BaseException]] = [TimeoutError]
+    for module in ("httpx", "httpx2"):
+        try:
+            kinds.append(__import__(module).TimeoutException)
+        except (ImportError, AttributeError):
+            continue
+    if isinstance(exc, tuple(kinds)) or "Timeout" in type(exc).__name__:
+        return True
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and cause is not exc and isinstance(cause, tuple(kinds))
+
+
 def transport_error(provider: str, exc: BaseException) -> ProviderError:
+    """A timeout (`reason` timeout) or another transport failure (`reason` connection); both retry."""
+    if is_timeout(exc):
+        return ProviderError(provider, f"the call timed out ({type(exc).__name__}: {exc})", retryable=True,
+                             reason="timeout", hint="raise the provider's timeout_s, or check the network")
     return ProviderError(provider, f"connection failed ({type(exc).__name__}: {exc})", retryable=True,
-                         hint="check the network and the base URL")
+                         reason="connection", hint="check the network and the base URL")

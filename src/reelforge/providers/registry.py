@@ -43,6 +43,12 @@ class ProviderEntry:
 class Availability:
     entry: ProviderEntry
     reason: str | None  # None: available
+    missing_sdk: bool = False  # the reason is an SDK that is not installed
+
+    @property
+    def hint(self) -> str:
+        """What to do about `reason`: install the SDK when it is missing, else set the key."""
+        return _hint(self.entry, install=self.missing_sdk)
 
     @property
     def available(self) -> bool:
@@ -73,7 +79,7 @@ class Registry(Generic[T]):
     def check(self, name: str, settings: Settings) -> Availability:
         entry = self.entry(name)
         if entry.sdk and importlib.util.find_spec(entry.sdk.split(".")[0]) is None:
-            return Availability(entry, f"the {entry.package or entry.sdk} package is not installed")
+            return Availability(entry, f"the {entry.package or entry.sdk} package is not installed", missing_sdk=True)
         return Availability(entry, entry.configured(settings))
 
     def status(self, settings: Settings) -> list[Availability]:
@@ -89,18 +95,19 @@ class Registry(Generic[T]):
         entry = availability.entry
         if availability.reason is not None:
             raise ProviderUnavailable(f"{self.capability} provider {name!r} is unavailable: {availability.reason}",
-                                      hint=_hint(entry))
+                                      hint=availability.hint)
         module_name, attr = entry.factory.split(":")
         factory: Callable[[Settings, Limits], Any] = getattr(importlib.import_module(module_name), attr)
         adapter: T = factory(settings, limits or self.limits(name, settings))
         return adapter
 
 
-def _hint(entry: ProviderEntry) -> str:
+def _hint(entry: ProviderEntry, *, install: bool) -> str:
+    """`pip install …` (then the key) when the SDK is missing; only the key when it is installed."""
     parts = []
-    if entry.package:
+    if install and entry.package:
         parts.append(f"pip install {entry.package}")
     keys = [var for var, _ in entry.env if "KEY" in var or "TOKEN" in var]
     if keys:
-        parts.append("set " + " or ".join(keys))
+        parts.append("set " + " or ".join(keys) + " (in the environment or a .env file)")
     return "; ".join(parts) or "see `reelforge providers`"

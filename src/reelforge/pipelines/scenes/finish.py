@@ -77,7 +77,7 @@ def apply_policy(job: ScenesJob, scene: SceneResult, store: LocalArtifactStore) 
     if job.spec.qa.on_fail == "skip":
         scene.state = "skipped"
         return
-    from reelforge.providers.image import ImageRequest
+    from reelforge.providers.images.base import ImageRequest
     from reelforge.providers.images.local import LocalDraftCards
 
     spec_scene = job.spec.scenes[scene.index]

@@ -20,7 +20,7 @@ from reelforge.pipelines.scenes.actions import (
     CutoutSubject,
     RenderBackground,
 )
-from reelforge.pipelines.scenes.prompts import scene_prompt
+from reelforge.pipelines.scenes.prompts import prompt_sent, scene_backdrop, scene_prompt
 from reelforge.runtime import Step
 from reelforge.spec.scenes import CLOUD_CUTOUTS, Scene, ScenesSpec
 
@@ -61,28 +61,32 @@ class GraphBuilder:
         scene = self.spec.scenes[index]
         tag = f"s{index + 1:02d}" + (f".v{variation}" if variation else "")
         steps: list[Step] = []
-        prompt = None
+        sent = None
         if scene.prompt is not None:
             prompt = scene_prompt(scene.prompt, self.spec.mode, self.spec.aspect, self.background_of(scene))
-            steps.append(self._generate(tag, index, prompt, variation))
+            backdrop = scene_backdrop(self.spec.mode)
+            sent = prompt_sent(prompt, backdrop)
+            steps.append(self._generate(tag, index, prompt, backdrop, variation))
         steps.append(self._check(tag, scene, steps[0].id if steps else None))
         if self.spec.mode != "speed":
             steps.append(self._cutout(tag, steps[-1].id))
             background = self._background(self.background_of(scene))
             steps.append(Step(f"{tag}.frame", CompositeScene.kind, {"placement": self._placement()},
                               needs=(steps[-1].id, background.id), label=f"scene {index + 1}: composite"))
-        return SceneSteps(index, variation, steps[-1].id, tuple(steps), prompt)
+        return SceneSteps(index, variation, steps[-1].id, tuple(steps), sent)
 
     def background_of(self, scene: Scene) -> Any:
         return scene.background if scene.background is not None else self.spec.background
 
-    def _generate(self, tag: str, index: int, prompt: str, variation: int) -> Step:
+    def _generate(self, tag: str, index: int, prompt: str, backdrop: str | None, variation: int) -> Step:
         scene = self.spec.scenes[index]
         seed = scene.seed
         if variation and self.takes_seeds:  # a regeneration must ask for a different image
-            seed = (scene.seed if scene.seed is not None else _seed_of(prompt)) + variation
-        params = {"prompt": prompt, "aspect": self.spec.aspect, "seed": seed, "negative_prompt": None,
-                  "variant": variation, "repeat": self._repeat(index)}
+            seed = (scene.seed if scene.seed is not None else _seed_of(prompt_sent(prompt, backdrop))) + variation
+        params: dict[str, Any] = {"prompt": prompt, "aspect": self.spec.aspect, "seed": seed, "negative_prompt": None,
+                                  "variant": variation, "repeat": self._repeat(index)}
+        if backdrop is not None:  # absent rather than None, so speed-mode keys stay as they were
+            params["backdrop"] = backdrop
         return Step(f"{tag}.image", GenerateImage.kind, params, self.provider, self.model,
                     label=scene.prompt or "", billing=("image", 1))
 

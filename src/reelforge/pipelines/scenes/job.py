@@ -21,7 +21,7 @@ from reelforge.pipelines.images import choose_generator, generation_runner
 from reelforge.pipelines.job import CancelToken, EventSink, plan_job, run_job, subscribed
 from reelforge.pipelines.scenes.actions import CUTOUT_POOL, SCENES_POOL, all_actions
 from reelforge.pipelines.scenes.graph import GraphBuilder, SceneSteps
-from reelforge.providers.image import ImageGenerator, ImageRequest, check_request, parse_aspect
+from reelforge.providers.images.base import ImageGenerator, ImageRequest, check_request
 from reelforge.runtime import (
     Event,
     Limits,
@@ -199,9 +199,7 @@ class ScenesJob:
     def _builder(self, generator: ImageGenerator) -> GraphBuilder:
         if self._needs_generator():  # what the provider cannot do is refused before any call
             check_request(self.provider, generator.capabilities, ImageRequest("scene", self.spec.aspect))
-        deliver = getattr(generator, "delivered_aspect", None)
-        w, h = parse_aspect(self.spec.aspect)
-        aspect = deliver(self.spec.aspect) if deliver else w / h
+        aspect = generator.delivered_aspect(self.spec.aspect)
         return GraphBuilder(self.spec, self.provider, generator.model, self.frame_size, aspect,
                             generator.capabilities.seed)
 

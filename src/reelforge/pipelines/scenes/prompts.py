@@ -2,9 +2,9 @@
 `--dry-run`, so a user always sees exactly what is sent.
 
 speed:             the background is described in words (the image is used as generated);
-balanced/premium:  the subject is asked for on pure white, which the `key` cut-out removes exactly
-                   (the template from our research notes: "pure white (#FFFFFF) background, no
-                   textures or gradients", centred, whole subject in frame).
+balanced/premium:  the subject is asked for on pure white (`backdrop="white"` on the request),
+                   which the `key` cut-out removes exactly; the adapters append the wording
+                   (`providers.images.base.BACKDROP_WORDS`), the local draft cards draw it.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from pathlib import Path
 
 from PIL import ImageColor
 
-from reelforge.providers.images.local import WHITE_BACKDROP
+from reelforge.providers.images.base import Backdrop, ImageRequest, prompt_text
 
-WHITE_SUFFIX = (f"isolated on a {WHITE_BACKDROP}, no textures, gradients, props or scenery, the whole subject "
-                "in frame with a clear margin, centered, soft even studio lighting, sharp focus, high quality")
 SPEED_SUFFIX = "cinematic composition, high quality, professional"
 
 TEXTURE_WORDS = {
@@ -36,11 +34,21 @@ COLOR_NAMES = {
 
 
 def scene_prompt(prompt: str, mode: str, aspect: str, background: object) -> str:
-    """The prompt as sent to the provider for one scene."""
+    """The prompt of one scene's request (without the backdrop words: see `scene_backdrop`)."""
     prompt = prompt.strip().rstrip(".,;")
     if mode == "speed":
         return f"{prompt}, {describe_background(background)}, {aspect} aspect ratio, {SPEED_SUFFIX}"
-    return f"{prompt}, {aspect} aspect ratio, {WHITE_SUFFIX}"
+    return f"{prompt}, {aspect} aspect ratio"
+
+
+def scene_backdrop(mode: str) -> Backdrop | None:
+    """speed uses the image as generated; balanced/premium cut the subject off pure white."""
+    return None if mode == "speed" else "white"
+
+
+def prompt_sent(prompt: str, backdrop: Backdrop | None) -> str:
+    """The words a text-prompted provider gets for a scene (shown by --dry-run and the report)."""
+    return prompt_text(ImageRequest(prompt, backdrop=backdrop))
 
 
 def describe_background(background: object) -> str:

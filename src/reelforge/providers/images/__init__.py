@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reelforge.providers.image import ImageGenerator
+from reelforge.providers.images.base import ImageGenerator
 from reelforge.providers.limits import Limits
 from reelforge.providers.registry import ProviderEntry, Registry
 from reelforge.settings import Settings
@@ -20,10 +20,16 @@ def _imagen_configured(settings: Settings) -> str | None:
     return imagen_configured(settings)
 
 
-def _env_key(var: str) -> str | None:
-    import os
+def _openai_configured(settings: Settings) -> str | None:
+    from reelforge.providers.images.openai_images import openai_configured
 
-    return None if os.environ.get(var) else f"{var} is not set"
+    return openai_configured(settings)
+
+
+def _flux_configured(settings: Settings) -> str | None:
+    from reelforge.providers.images.flux import flux_configured
+
+    return flux_configured(settings)
 
 
 IMAGE_GENERATORS: Registry[ImageGenerator] = Registry("image")
@@ -31,7 +37,7 @@ IMAGE_GENERATORS: Registry[ImageGenerator] = Registry("image")
 _GOOGLE_ENV = (
     ("GEMINI_API_KEY", "Gemini API key (GOOGLE_API_KEY also works)"),
     ("GOOGLE_GENAI_USE_VERTEXAI", "true to use Vertex AI instead (with GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION "
-                                  "and application-default credentials)"),
+                                  "and application-default credentials, or GOOGLE_API_KEY in express mode)"),
 )
 
 for _entry in (
@@ -55,14 +61,14 @@ for _entry in (
                   limits=Limits(max_concurrency=4, rpm=10)),
     ProviderEntry("openai", "OpenAI Images API (gpt-image-1, dall-e-3) or an OpenAI-compatible gateway",
                   "reelforge.providers.images.openai_images:create", sdk="openai", package="openai",
-                  configured=lambda s: _env_key("OPENAI_API_KEY"),
+                  configured=_openai_configured,
                   env=(("OPENAI_API_KEY", "API key"),
                        ("REELFORGE_OPENAI_MODEL", "model id (default gpt-image-1)"),
                        ("REELFORGE_OPENAI_BASE_URL", "base URL incl. /v1, e.g. a gateway such as OpenRouter")),
                   limits=Limits(max_concurrency=4, rpm=5)),
     ProviderEntry("flux", "FLUX on Hugging Face Inference (huggingface_hub)",
                   "reelforge.providers.images.flux:create", sdk="huggingface_hub", package="huggingface_hub",
-                  configured=lambda s: _env_key("HF_TOKEN"),
+                  configured=_flux_configured,
                   env=(("HF_TOKEN", "Hugging Face access token"),
                        ("REELFORGE_FLUX_MODEL", "model id (default black-forest-labs/FLUX.1-schnell)"),
                        ("REELFORGE_FLUX_BASE_URL", "inference base URL; requests go to <base>/models/<model>")),

@@ -4,7 +4,6 @@ AsyncInferenceClient. The API answers with the image bytes themselves."""
 from __future__ import annotations
 
 import io
-import os
 from typing import Any
 
 from reelforge.errors import ProviderError
@@ -15,26 +14,32 @@ from reelforge.providers.errors import (
     status_error,
     transport_error,
 )
-from reelforge.providers.image import (
+from reelforge.providers.images.base import (
     GeneratedImage,
     ImageCapabilities,
     ImageRequest,
     check_request,
+    exact_aspect,
+    prompt_text,
     size_for_aspect,
 )
 from reelforge.providers.limits import Limits
-from reelforge.settings import Settings
+from reelforge.settings import Settings, secret
 
 KEY_ENV = "HF_TOKEN"
 
 
 def flux_configured(settings: Settings) -> str | None:
-    return None if os.environ.get(KEY_ENV) else f"{KEY_ENV} is not set"
+    return None if secret(settings.hf_token) else f"{KEY_ENV} is not set"
 
 
 class FluxImages:
     name = "flux"
     capabilities = ImageCapabilities(max_references=0, max_count=1, seed=True, negative_prompt=True)
+    cpu_bound = False
+
+    def delivered_aspect(self, aspect: str) -> float:
+        return exact_aspect(aspect)  # width/height are rounded to multiples of 16: within 3 %
 
     def __init__(self, settings: Settings, limits: Limits) -> None:
         from huggingface_hub import AsyncInferenceClient
@@ -43,7 +48,7 @@ class FluxImages:
         # A base URL means a router or endpoint of the hf-inference wire format: the client posts
         # to <base>/models/<model id> as it does to the Hugging Face router.
         target = f"{settings.flux_base_url.rstrip('/')}/models/{self.model}" if settings.flux_base_url else self.model
-        self._client = AsyncInferenceClient(model=target, provider="hf-inference", token=os.environ.get(KEY_ENV),
+        self._client = AsyncInferenceClient(model=target, provider="hf-inference", token=secret(settings.hf_token),
                                             timeout=limits.timeout_s + 1)
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
@@ -53,7 +58,7 @@ class FluxImages:
         for i in range(request.count):
             seed = None if request.seed is None else request.seed + i
             try:
-                image = await self._client.text_to_image(request.prompt, width=width, height=height, seed=seed,
+                image = await self._client.text_to_image(prompt_text(request), width=width, height=height, seed=seed,
                                                          negative_prompt=request.negative_prompt)
             except Exception as exc:
                 raise self._translate(exc) from exc

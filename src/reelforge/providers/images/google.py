@@ -4,7 +4,6 @@ generateImages / :predict) through the official google-genai SDK — Gemini API 
 from __future__ import annotations
 
 import json
-import os
 import re
 import warnings
 from typing import Any
@@ -14,20 +13,23 @@ from reelforge.providers.errors import (
     is_transport_error,
     malformed_error,
     no_image_error,
+    quota_error,
     retry_after_from,
     safety_error,
     status_error,
     transport_error,
 )
-from reelforge.providers.image import (
+from reelforge.providers.images.base import (
     GeneratedImage,
     ImageCapabilities,
     ImageRequest,
     check_request,
+    exact_aspect,
+    prompt_text,
     sniff_media_type,
 )
 from reelforge.providers.limits import Limits
-from reelforge.settings import Settings
+from reelforge.settings import Settings, secret
 
 KEY_ENV = "GEMINI_API_KEY"
 IMAGEN_KEY_ENV = "GOOGLE_API_KEY"
@@ -38,54 +40,64 @@ SAFETY_REASONS = frozenset({"SAFETY", "IMAGE_SAFETY", "PROHIBITED_CONTENT", "IMA
                             "BLOCKLIST", "SPII", "RECITATION", "IMAGE_RECITATION"})
 
 
-def uses_vertex() -> bool:
-    return os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").lower() in ("1", "true", "yes")
+def gemini_key(settings: Settings) -> str | None:
+    """The Gemini API key: GEMINI_API_KEY, else GOOGLE_API_KEY."""
+    return secret(settings.gemini_api_key) or secret(settings.google_api_key)
+
+
+def vertex_key(settings: Settings) -> str | None:
+    """The Vertex AI express-mode key: GOOGLE_API_KEY, else GEMINI_API_KEY."""
+    return secret(settings.google_api_key) or secret(settings.gemini_api_key)
 
 
 def google_configured(settings: Settings) -> str | None:
-    if uses_vertex():
-        return None if os.environ.get("GOOGLE_CLOUD_PROJECT") else "GOOGLE_CLOUD_PROJECT is not set (Vertex AI)"
-    if os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY"):
-        return None
-    return "GEMINI_API_KEY is not set"
-
-
-def make_client(base_url: str | None, limits: Limits, *, vertex: bool | None = None) -> Any:
-    """A genai.Client without SDK retries (the runtime retries) and with the call timeout.
-    Vertex AI: with GOOGLE_CLOUD_PROJECT (application-default credentials), else express mode
-    with an API key."""
-    from google import genai
-    from google.genai import types
-
-    options = types.HttpOptions(base_url=base_url, timeout=int(limits.timeout_s * 1000) + 1000)
-    key = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
-    if uses_vertex() if vertex is None else vertex:
-        project = os.environ.get("GOOGLE_CLOUD_PROJECT")
-        if project:
-            return genai.Client(vertexai=True, project=project, http_options=options,
-                                location=os.environ.get("GOOGLE_CLOUD_LOCATION", "us-central1"))
-        return genai.Client(vertexai=True, api_key=os.environ.get("GOOGLE_API_KEY") or key, http_options=options)
-    return genai.Client(api_key=key, http_options=options)
+    if settings.google_genai_use_vertexai:
+        if settings.google_cloud_project or vertex_key(settings):
+            return None
+        return "GOOGLE_CLOUD_PROJECT or GOOGLE_API_KEY (express mode) is not set (Vertex AI)"
+    return None if gemini_key(settings) else "GEMINI_API_KEY is not set"
 
 
 def imagen_configured(settings: Settings) -> str | None:
-    if os.environ.get("GOOGLE_CLOUD_PROJECT") or os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY"):
+    if settings.google_cloud_project or vertex_key(settings):
         return None
     return "GOOGLE_API_KEY (Vertex AI express mode) or GOOGLE_CLOUD_PROJECT is not set"
 
 
+def make_client(settings: Settings, base_url: str | None, limits: Limits, *, vertex: bool,
+                credentials: Any = None) -> Any:
+    """A genai.Client without SDK retries (the runtime retries) and with the call timeout. Every
+    value is passed explicitly from `settings`, so the SDK's own reading of the environment
+    (GOOGLE_API_KEY, GOOGLE_GENAI_USE_VERTEXAI, GOOGLE_CLOUD_PROJECT, …) decides nothing.
+    Vertex AI: with a project (application-default credentials, or `credentials`), else
+    express mode with an API key."""
+    from google import genai
+    from google.genai import types
+
+    options = types.HttpOptions(base_url=base_url, timeout=int(limits.timeout_s * 1000) + 1000)
+    if not vertex:
+        return genai.Client(vertexai=False, api_key=gemini_key(settings), http_options=options)
+    if settings.google_cloud_project:
+        return genai.Client(vertexai=True, project=settings.google_cloud_project, credentials=credentials,
+                            location=settings.google_cloud_location or "us-central1", http_options=options)
+    return genai.Client(vertexai=True, api_key=vertex_key(settings), http_options=options)
+
+
 def translate(provider: str, exc: Exception, model_env: str, key_env: str = KEY_ENV) -> ProviderError:
-    """google-genai's exceptions → ProviderError with the user's next step."""
+    """google-genai's exceptions → ProviderError with its reason and the user's next step."""
     from google.genai import errors
 
     if isinstance(exc, errors.APIError):
         response = getattr(exc, "response", None)
-        wait = retry_after_from(getattr(response, "headers", None)) or _retry_delay(exc.details)
+        details = _error_details(exc.details)
+        message = str(exc.message or exc.status or "")
         code = int(exc.code or 0)
-        if code == 400 and "API_KEY_INVALID" in str(exc.details):  # how the Gemini API rejects a key
+        if code == 429 and (daily := _daily_quota(details)):
+            return quota_error(provider, f"{message} (daily quota {daily})")
+        wait = retry_after_from(getattr(response, "headers", None)) or _retry_delay(details)
+        if code == 400 and any(d.get("reason") == "API_KEY_INVALID" for d in details):  # how Google rejects a key
             code = 401
-        return status_error(provider, code, str(exc.message or exc.status or ""),
-                            key_env=key_env, retry_after=wait, model_env=model_env)
+        return status_error(provider, code, message, key_env=key_env, retry_after=wait, model_env=model_env)
     if isinstance(exc, errors.UnknownApiResponseError | json.JSONDecodeError):
         return malformed_error(provider, str(exc))
     if is_transport_error(exc):
@@ -93,13 +105,36 @@ def translate(provider: str, exc: Exception, model_env: str, key_env: str = KEY_
     raise exc
 
 
-def _retry_delay(details: Any) -> float | None:
-    """google.rpc.RetryInfo.retryDelay ("13s") from an error body, which Gemini sends on 429."""
-    error = details.get("error", details) if isinstance(details, dict) else {}
-    for item in error.get("details", []) if isinstance(error, dict) else []:
-        delay = item.get("retryDelay") if isinstance(item, dict) else None
-        if isinstance(delay, str) and (match := re.fullmatch(r"(\d+(?:\.\d+)?)s", delay)):
+def _error_details(body: Any) -> list[dict[str, Any]]:
+    """`error.details[]` of a google.rpc.Status error body (RetryInfo, QuotaFailure, ErrorInfo, …)."""
+    error = body.get("error", body) if isinstance(body, dict) else {}
+    details = error.get("details") if isinstance(error, dict) else None
+    return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+
+
+def _retry_delay(details: list[dict[str, Any]]) -> float | None:
+    """google.rpc.RetryInfo.retryDelay ("23s", a protobuf Duration) — Gemini's 429s carry the
+    wait there, in the body, not in a Retry-After header."""
+    for item in details:
+        if not str(item.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            continue
+        delay = item.get("retryDelay")
+        if isinstance(delay, str) and (match := re.fullmatch(r"(\d+(?:\.\d+)?)s", delay.strip())):
             return float(match.group(1))
+    return None
+
+
+def _daily_quota(details: list[dict[str, Any]]) -> str | None:
+    """The quotaId of a google.rpc.QuotaFailure violation that is a per-day quota
+    (e.g. GenerateRequestsPerDayPerProjectPerModel-FreeTier): waiting seconds will not help,
+    although the same body also carries a RetryInfo."""
+    for item in details:
+        if not str(item.get("@type", "")).endswith("google.rpc.QuotaFailure"):
+            continue
+        for violation in item.get("violations") or []:
+            quota_id = str(violation.get("quotaId", "")) if isinstance(violation, dict) else ""
+            if "PerDay" in quota_id:
+                return quota_id
     return None
 
 
@@ -109,10 +144,15 @@ class GeminiImages:
 
     name = "gemini"
     capabilities = ImageCapabilities(max_references=3, max_count=1, seed=True, aspect_ratios=GEMINI_ASPECTS)
+    cpu_bound = False
 
-    def __init__(self, settings: Settings, limits: Limits) -> None:
+    def __init__(self, settings: Settings, limits: Limits, *, credentials: Any = None) -> None:
         self.model = settings.gemini_model
-        self._client = make_client(settings.gemini_base_url, limits)
+        self._client = make_client(settings, settings.gemini_base_url, limits,
+                                   vertex=settings.google_genai_use_vertexai, credentials=credentials)
+
+    def delivered_aspect(self, aspect: str) -> float:
+        return exact_aspect(aspect)
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
         check_request(self.name, self.capabilities, request)
@@ -131,7 +171,7 @@ class GeminiImages:
             image_config=types.ImageConfig(aspect_ratio=request.aspect_ratio))
         try:
             response = await self._client.aio.models.generate_content(
-                model=self.model, contents=[*parts, request.prompt], config=config)
+                model=self.model, contents=[*parts, prompt_text(request)], config=config)
         except Exception as exc:
             raise translate(self.name, exc, "REELFORGE_GEMINI_MODEL") from exc
         return self._images(response, request)
@@ -163,10 +203,14 @@ class ImagenImages:
     name = "imagen"
     capabilities = ImageCapabilities(max_references=0, max_count=4, seed=True, negative_prompt=True,
                                      aspect_ratios=IMAGEN_ASPECTS)
+    cpu_bound = False
 
-    def __init__(self, settings: Settings, limits: Limits) -> None:
+    def __init__(self, settings: Settings, limits: Limits, *, credentials: Any = None) -> None:
         self.model = settings.imagen_model
-        self._client = make_client(settings.imagen_base_url, limits, vertex=True)
+        self._client = make_client(settings, settings.imagen_base_url, limits, vertex=True, credentials=credentials)
+
+    def delivered_aspect(self, aspect: str) -> float:
+        return exact_aspect(aspect)
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
         from google.genai import types
@@ -181,7 +225,7 @@ class ImagenImages:
                 # google-genai marks generate_images deprecated (not before 2027); it is still the
                 # documented Imagen call, and the warning would reach every user's terminal.
                 warnings.filterwarnings("ignore", message="The generate_images method is deprecated")
-                call = self._client.aio.models.generate_images(model=self.model, prompt=request.prompt, config=config)
+                call = self._client.aio.models.generate_images(model=self.model, prompt=prompt_text(request), config=config)
             response = await call
         except Exception as exc:
             raise translate(self.name, exc, "REELFORGE_IMAGEN_MODEL", IMAGEN_KEY_ENV) from exc

@@ -12,20 +12,18 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageDraw
 
 from reelforge.imaging.text import TextStyle, render_text
-from reelforge.providers.image import (
+from reelforge.providers.images.base import (
     GeneratedImage,
     ImageCapabilities,
     ImageRequest,
     check_request,
+    exact_aspect,
     size_for_aspect,
 )
 from reelforge.providers.limits import Limits
 from reelforge.settings import Settings
 
 LONG_SIDE = 1024
-# Prompts that ask for this backdrop (the scenes pipeline's balanced/premium modes) get the card
-# drawn as an object on pure white, so the offline animatic runs the real cut-out path.
-WHITE_BACKDROP = "pure white (#FFFFFF) background"
 PALETTES = (("#1d2b64", "#f8cdda"), ("#0f2027", "#2c5364"), ("#42275a", "#734b6d"), ("#134e5e", "#71b280"),
             ("#3a1c71", "#ffaf7b"), ("#232526", "#414345"), ("#614385", "#516395"), ("#283c86", "#45a247"))
 
@@ -40,6 +38,9 @@ class LocalDraftCards:
     capabilities: ImageCapabilities = field(default_factory=lambda: ImageCapabilities(
         max_references=4, max_count=8, seed=True, negative_prompt=True))
     cpu_bound: bool = True
+
+    def delivered_aspect(self, aspect: str) -> float:
+        return exact_aspect(aspect)  # sides rounded to even pixels
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
         import asyncio
@@ -61,7 +62,9 @@ def _card(request: ImageRequest, variant: int) -> GeneratedImage:
     top, bottom = PALETTES[digest[0] % len(PALETTES)]
     from reelforge.imaging.stills import linear_gradient
 
-    on_white = WHITE_BACKDROP.lower() in request.prompt.lower()
+    # A request for a white backdrop (the scenes pipeline's balanced/premium modes) gets the card
+    # drawn as an object on pure white, so the offline animatic runs the real cut-out path.
+    on_white = request.backdrop == "white"
     inner = (round(size[0] * 0.7), round(size[1] * 0.7)) if on_white else size
     card = linear_gradient(inner, [top, bottom], 135 + digest[1] % 90)
     _draw_frame(card, request, variant)

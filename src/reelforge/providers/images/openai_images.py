@@ -6,28 +6,29 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 from typing import Any
 
 from reelforge.errors import ProviderError
 from reelforge.providers.errors import (
     malformed_error,
     no_image_error,
+    quota_error,
     retry_after_from,
     safety_error,
     status_error,
     transport_error,
 )
-from reelforge.providers.image import (
+from reelforge.providers.images.base import (
     GeneratedImage,
     ImageCapabilities,
     ImageRequest,
     check_request,
     parse_aspect,
+    prompt_text,
     sniff_media_type,
 )
 from reelforge.providers.limits import Limits
-from reelforge.settings import Settings
+from reelforge.settings import Settings, secret
 
 KEY_ENV = "OPENAI_API_KEY"
 SAFETY_CODES = frozenset({"content_policy_violation", "moderation_blocked"})
@@ -37,7 +38,7 @@ GPT_IMAGE_SIZES = ("1024x1024", "1536x1024", "1024x1536")
 
 
 def openai_configured(settings: Settings) -> str | None:
-    return None if os.environ.get(KEY_ENV) else f"{KEY_ENV} is not set"
+    return None if secret(settings.openai_api_key) else f"{KEY_ENV} is not set"
 
 
 def size_for(model: str, aspect: str) -> str:
@@ -51,6 +52,7 @@ def size_for(model: str, aspect: str) -> str:
 class OpenAIImages:
     name = "openai"
     capabilities = ImageCapabilities(max_references=16, max_count=10)
+    cpu_bound = False
 
     def delivered_aspect(self, aspect: str) -> float:
         """Width / height of what the API returns for `aspect` (it only makes fixed sizes)."""
@@ -62,7 +64,7 @@ class OpenAIImages:
 
         self.model = settings.openai_model
         # max_retries=0: retries, pacing and breakers belong to the runtime
-        self._client = AsyncOpenAI(api_key=os.environ.get(KEY_ENV), base_url=settings.openai_base_url,
+        self._client = AsyncOpenAI(api_key=secret(settings.openai_api_key), base_url=settings.openai_base_url,
                                    max_retries=0, timeout=limits.timeout_s + 1)
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
@@ -73,10 +75,10 @@ class OpenAIImages:
         try:
             if request.references:
                 files = [(f"ref{i}.png", ref, sniff_media_type(ref) or "image/png") for i, ref in enumerate(request.references)]
-                response = await self._client.images.edit(model=self.model, prompt=request.prompt, image=files,
+                response = await self._client.images.edit(model=self.model, prompt=prompt_text(request), image=files,
                                                           n=request.count, size=size, **extra)
             else:
-                response = await self._client.images.generate(model=self.model, prompt=request.prompt,
+                response = await self._client.images.generate(model=self.model, prompt=prompt_text(request),
                                                               n=request.count, size=size, **extra)
         except Exception as exc:
             raise self._translate(exc) from exc
@@ -103,10 +105,13 @@ class OpenAIImages:
 
         if isinstance(exc, openai.APIStatusError):
             body = exc.body if isinstance(exc.body, dict) else {}
-            code = str(body.get("code") or (body.get("error") or {}).get("code") or "")
-            message = str(body.get("message") or exc.message)
+            error = body.get("error") if isinstance(body.get("error"), dict) else body  # the SDK unwraps "error"
+            code = str(error.get("code") or "")
+            message = str(error.get("message") or exc.message)
             if code in SAFETY_CODES:
                 return safety_error(self.name, code, message)
+            if "insufficient_quota" in (code, str(error.get("type") or "")):  # a 429 that waiting won't fix
+                return quota_error(self.name, message, status=exc.status_code)
             return status_error(self.name, exc.status_code, message, key_env=KEY_ENV,
                                 retry_after=retry_after_from(exc.response.headers), model_env="REELFORGE_OPENAI_MODEL")
         if isinstance(exc, openai.APIConnectionError):  # also APITimeoutError

@@ -16,16 +16,18 @@ from reelforge.providers.errors import (
     status_error,
     transport_error,
 )
-from reelforge.providers.image import (
+from reelforge.providers.images.base import (
     GeneratedImage,
     ImageCapabilities,
     ImageRequest,
     check_request,
+    exact_aspect,
+    prompt_text,
     size_for_aspect,
     sniff_media_type,
 )
 from reelforge.providers.limits import Limits
-from reelforge.settings import Settings
+from reelforge.settings import Settings, secret
 
 DEFAULT_URL = "http://127.0.0.1:7860"
 
@@ -33,20 +35,24 @@ DEFAULT_URL = "http://127.0.0.1:7860"
 class SDWebUIImages:
     name = "sdwebui"
     capabilities = ImageCapabilities(max_references=1, max_count=8, seed=True, negative_prompt=True)
+    cpu_bound = False
+
+    def delivered_aspect(self, aspect: str) -> float:
+        return exact_aspect(aspect)  # width/height are rounded to multiples of 64
 
     def __init__(self, settings: Settings, limits: Limits) -> None:
         self.base_url = (settings.sdwebui_base_url or DEFAULT_URL).rstrip("/")
         self.model = settings.sdwebui_model or "server-default"
         self._checkpoint = settings.sdwebui_model
-        auth = tuple(settings.sdwebui_auth.split(":", 1)) if settings.sdwebui_auth else None
+        user, _, password = (secret(settings.sdwebui_auth) or "").partition(":")
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=limits.timeout_s + 1,
-                                         auth=auth if auth and len(auth) == 2 else None)
+                                         auth=(user, password) if user else None)
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
         check_request(self.name, self.capabilities, request)
         width, height = size_for_aspect(request.aspect_ratio, pixels=768 * 768, multiple=64)
         payload: dict[str, Any] = {
-            "prompt": request.prompt, "negative_prompt": request.negative_prompt or "",
+            "prompt": prompt_text(request), "negative_prompt": request.negative_prompt or "",
             "seed": -1 if request.seed is None else request.seed, "batch_size": request.count, "n_iter": 1,
             "width": width, "height": height, "steps": 25,
         }

@@ -4,11 +4,21 @@ character consistency from reference images)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from reelforge.errors import InputError
 
 COMMON_ASPECTS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4", "21:9")
+
+Backdrop = Literal["white"]
+# What a text-prompted model is told for each backdrop (the template from our research notes: pure
+# white, no textures or gradients, centred, whole subject in frame), so the `key` cut-out can
+# remove it exactly. Cloud adapters append it to the prompt (`prompt_text`); the local draft-card
+# renderer reads `ImageRequest.backdrop` instead.
+BACKDROP_WORDS: dict[str, str] = {
+    "white": "isolated on a pure white (#FFFFFF) background, no textures, gradients, props or scenery, the whole "
+             "subject in frame with a clear margin, centered, soft even studio lighting, sharp focus, high quality",
+}
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,15 @@ class ImageRequest:
     references: tuple[bytes, ...] = ()
     seed: int | None = None
     negative_prompt: str | None = None
+    backdrop: Backdrop | None = None  # "white": the subject alone on pure white (to be cut out)
+
+
+def prompt_text(request: ImageRequest) -> str:
+    """The prompt as a text-prompted model gets it: the request's prompt plus the words for its
+    backdrop."""
+    if request.backdrop is None:
+        return request.prompt
+    return f"{request.prompt.strip().rstrip('.,;')}, {BACKDROP_WORDS[request.backdrop]}"
 
 
 @dataclass(frozen=True)
@@ -43,14 +62,35 @@ class ImageCapabilities:
 @runtime_checkable
 class ImageGenerator(Protocol):
     """An image generator. `generate` makes the call(s) for one request; errors are
-    `ProviderError` (with `retryable`) — the runtime owns retries, limits and timeouts, so
-    adapters turn their SDK's own retries off."""
+    `ProviderError` (with `retryable` and `reason`) — the runtime owns retries, limits and
+    timeouts, so adapters turn their SDK's own retries off.
+
+    `cpu_bound`: the work happens on this machine's CPU (no network); such a generator is also a
+    `SyncImageGenerator` and the runtime runs `generate_sync` in its process pool.
+    `delivered_aspect(aspect)`: width / height of what it returns when asked for `aspect` (APIs
+    with fixed sizes return the nearest one; see `exact_aspect`)."""
 
     name: str
     model: str
     capabilities: ImageCapabilities
+    cpu_bound: bool
+
+    def delivered_aspect(self, aspect: str) -> float: ...
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]: ...
+
+
+@runtime_checkable
+class SyncImageGenerator(ImageGenerator, Protocol):
+    """A CPU-bound generator that can also run synchronously (in a worker process: it pickles)."""
+
+    def generate_sync(self, request: ImageRequest) -> list[GeneratedImage]: ...
+
+
+def exact_aspect(aspect: str) -> float:
+    """Width / height of `aspect` itself, for generators that deliver the ratio they are asked for."""
+    w, h = parse_aspect(aspect)
+    return w / h
 
 
 def parse_aspect(aspect: str) -> tuple[int, int]:
