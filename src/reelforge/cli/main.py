@@ -164,7 +164,7 @@ def text(
 
     try:
         if list_styles:
-            from reelforge.imaging.text.presets import presets
+            from reelforge.spec.text_presets import presets
 
             for name, preset in presets().items():
                 typer.echo(f"{name:15} {preset.description}")

@@ -17,7 +17,7 @@ from PIL import Image
 from reelforge.atomic import atomic_output
 from reelforge.errors import SpecError
 from reelforge.imaging.text.engine import render_styled
-from reelforge.imaging.text.presets import get_style
+from reelforge.spec.text_presets import get_style
 from reelforge.spec.text_style import Style
 
 if TYPE_CHECKING:
