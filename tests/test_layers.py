@@ -78,3 +78,10 @@ def test_spec_loads_no_image_video_or_network_library() -> None:
     out = subprocess.run([sys.executable, "-c", _PROBE, "spec"], capture_output=True, text=True, check=True)
     heavy = set(json.loads(out.stdout)["top"]) & {"numpy", "cv2", "rembg", "httpx", "pymatting", "onnxruntime"}
     assert not heavy, sorted(heavy)
+
+
+def test_cli_subcommands_do_not_import_the_command_module() -> None:
+    """Shared CLI helpers live in cli/_common.py; only `__main__` imports cli/main.py."""
+    bad = [p.name for p in (SRC / "cli").glob("*.py")
+           if p.name != "main.py" and "reelforge.cli.main" in p.read_text(encoding="utf-8")]
+    assert not bad, bad
