@@ -20,7 +20,7 @@ from PIL import Image
 
 from reelforge.errors import InputError
 from reelforge.imaging.image_qa import ImageChecks, QAFailed, check_image
-from reelforge.runtime import ActionResult, StepOutput, StepContext
+from reelforge.runtime import ActionResult, StepContext, StepOutput
 
 PNG = "image/png"
 # Local cut-outs run in their own one-process pool: the process holds the ML session (rembg and

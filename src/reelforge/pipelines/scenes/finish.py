@@ -12,17 +12,16 @@ from PIL import Image
 
 from reelforge.atomic import atomic_output
 from reelforge.errors import ReelforgeError
+from reelforge.pipelines.scenes.results import SceneResult, ScenesFailed, ScenesResult, StageClock
 from reelforge.runtime import LocalArtifactStore, RunReport
 from reelforge.spec.scenes import CAPTION_DEFAULTS
 
 if TYPE_CHECKING:
-    from reelforge.pipelines.scenes.job import SceneResult, ScenesJob, ScenesResult, StageClock
+    from reelforge.pipelines.scenes.job import ScenesJob
 
 
 def finish(job: ScenesJob, scenes: dict[int, SceneResult], reports: list[RunReport], stages: StageClock,
            store: LocalArtifactStore, started: float) -> ScenesResult:
-    from reelforge.pipelines.scenes.job import ScenesFailed, ScenesResult
-
     failed = [s for s in scenes.values() if s.frame is None]
     paths = report_paths(job.output)
     job.output.parent.mkdir(parents=True, exist_ok=True)
