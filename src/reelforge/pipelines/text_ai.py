@@ -34,12 +34,12 @@ from reelforge.providers.image import (
 from reelforge.runtime import (
     ActionResult,
     Event,
-    StepOutput,
     Plan,
     Runner,
     RunOptions,
     Step,
     StepContext,
+    StepOutput,
 )
 from reelforge.runtime.runner import StepFailed
 from reelforge.settings import Settings

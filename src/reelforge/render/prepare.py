@@ -22,7 +22,7 @@ from reelforge.imaging.stills import (
     solid,
     with_opacity,
 )
-from reelforge.imaging.text import TextStyle, render_text
+from reelforge.imaging.text import PlainTextStyle, render_plain_text
 from reelforge.render import model as m
 from reelforge.render.cache import cached_still, file_digest, still_key
 from reelforge.spec import timeline as t
@@ -206,7 +206,7 @@ class Preparer:
             image = fit_image(load_image(layer.path, field=f"{where}.path"), box, layer.fit)
             return image, self._place(box, layer.position, layer.margin)
         if isinstance(layer, t.TextLayer):
-            image = render_text(layer.text, self._text_style(layer), field=f"{where}.font")
+            image = render_plain_text(layer.text, self._text_style(layer), field=f"{where}.font")
             return image, self._place(image.size, layer.position, layer.margin)
         if isinstance(layer, t.OverlayLayer):
             src = load_image(layer.path, field=f"{where}.path")
@@ -223,10 +223,10 @@ class Preparer:
         px = round(margin * self.short)
         return anchor_xy(anchor, box, self.size, (px, px))
 
-    def _text_style(self, layer: t.TextLayer) -> TextStyle:
+    def _text_style(self, layer: t.TextLayer) -> PlainTextStyle:
         k = self.short / 1080  # stroke/shadow sizes are given at 1080p
         size_px = round(layer.size * self.size[1]) if layer.size <= 1 else round(layer.size)
-        return TextStyle(
+        return PlainTextStyle(
             font=layer.font, weight=layer.weight, size_px=max(6, size_px), color=layer.color,
             stroke_width=round(layer.stroke.width * k) if layer.stroke else 0,
             stroke_color=layer.stroke.color if layer.stroke else "#000000",

@@ -60,7 +60,7 @@ class Subject(Strict):
                                          description="Contact shadow under the subject; null for none.")
 
 
-class Cutout(Strict):
+class CutoutSpec(Strict):
     """Which cut-out method separates a generated subject from its white backdrop."""
 
     method: Literal["auto", "key", "ml", "refine", "removebg", "photoroom", "clipdrop"] | None = Field(
@@ -130,7 +130,7 @@ class ScenesSpec(Strict):
                                           "(font, size, color, stroke, shadow, box, position, margin…).")
     music: Music | None = Field(None, description="Background music: a file path or an object.")
     subject: Subject = Field(default_factory=lambda: Subject(), description="Placement of cut-out subjects.")
-    cutout: Cutout = Field(default_factory=lambda: Cutout(), description="Cut-out method for balanced/premium.")
+    cutout: CutoutSpec = Field(default_factory=lambda: CutoutSpec(), description="Cut-out method for balanced/premium.")
     qa: QA = Field(default_factory=lambda: QA(), description="Image checks and the failure policy.")
     quality: Literal["draft", "standard", "high"] | None = Field(None, description="Encode quality (default: high in premium, else standard).")
     scenes: list[Scene] = Field(min_length=1, description="The scenes, in order.")

@@ -272,7 +272,7 @@ class Audio(Strict):
     clip_volume: float = Field(1.0, ge=0, le=4, description="Gain for clip audio under the music.")
 
 
-class Output(Strict):
+class OutputPreset(Strict):
     """Container/codec preset and quality."""
 
     format: Literal["mp4", "mp4-h265", "webm", "webm-alpha", "mov-prores", "gif"] = Field(
@@ -305,4 +305,4 @@ class Timeline(Strict):
     defaults: Defaults = Field(default_factory=lambda: Defaults(), description="Values clips and layers inherit.")
     clips: list[Clip] = Field(min_length=1, description="The shots, in order.")
     audio: Audio = Field(default_factory=lambda: Audio(), description="Music bed and clip audio.")
-    output: Output = Field(default_factory=lambda: Output(), description="Container, codec and quality.")
+    output: OutputPreset = Field(default_factory=lambda: OutputPreset(), description="Container, codec and quality.")

@@ -140,10 +140,10 @@ def write_contact_sheet(target: Path, shown: list[SceneResult]) -> Path:
 
 
 def _label(frame: Image.Image, text: str) -> None:
-    from reelforge.imaging.text import TextStyle, render_text
+    from reelforge.imaging.text import PlainTextStyle, render_plain_text
 
     unit = max(12, frame.height // 12)
-    badge = render_text(text, TextStyle(size_px=unit, color="#ffffff", box_color="#000000c0",
+    badge = render_plain_text(text, PlainTextStyle(size_px=unit, color="#ffffff", box_color="#000000c0",
                                         box_padding=unit // 3, box_radius=4, weight=700))
     frame.paste(badge, (4, 4), badge)
 

@@ -20,7 +20,7 @@ from reelforge.imaging.image_qa import QAFailed
 from reelforge.pipelines.images import choose_generator, generation_runner
 from reelforge.pipelines.scenes.actions import CUTOUT_POOL, all_actions
 from reelforge.pipelines.scenes.finish import finish
-from reelforge.pipelines.scenes.graph import GraphBuilder, SceneSteps
+from reelforge.pipelines.scenes.graph import SceneSteps, StepGraphBuilder
 from reelforge.pipelines.scenes.results import SceneResult, ScenesResult, StageClock
 from reelforge.providers.image import ImageGenerator, ImageRequest, check_request, parse_aspect
 from reelforge.runtime import (
@@ -84,7 +84,7 @@ class ScenesJob:
 
     # --- rounds ----------------------------------------------------------------------------
 
-    async def _rounds(self, runner: Runner, builder: GraphBuilder) -> tuple[dict[int, SceneResult], list[RunReport]]:
+    async def _rounds(self, runner: Runner, builder: StepGraphBuilder) -> tuple[dict[int, SceneResult], list[RunReport]]:
         pending = list(range(len(self.spec.scenes)))
         results = {i: SceneResult(i, "failed") for i in pending}
         await self._check_budget(runner, builder)
@@ -125,7 +125,7 @@ class ScenesJob:
                         else ReelforgeError(f"scene {sc.index + 1}: {error}"))
         return False
 
-    async def _check_budget(self, runner: Runner, builder: GraphBuilder) -> None:
+    async def _check_budget(self, runner: Runner, builder: StepGraphBuilder) -> None:
         if self.budget_usd is None:
             return
         _, steps = builder.round(list(range(len(self.spec.scenes))), 0)
@@ -158,13 +158,13 @@ class ScenesJob:
         short = RESOLUTIONS[self.spec.resolution]
         return (even(short * aw / ah), short) if aw >= ah else (short, even(short * ah / aw))
 
-    def _builder(self, generator: ImageGenerator) -> GraphBuilder:
+    def _builder(self, generator: ImageGenerator) -> StepGraphBuilder:
         if self._needs_generator():  # what the provider cannot do is refused before any call
             check_request(self.provider, generator.capabilities, ImageRequest("scene", self.spec.aspect))
         deliver = getattr(generator, "delivered_aspect", None)
         w, h = parse_aspect(self.spec.aspect)
         aspect = deliver(self.spec.aspect) if deliver else w / h
-        return GraphBuilder(self.spec, self.provider, generator.model, self.frame_size, aspect,
+        return StepGraphBuilder(self.spec, self.provider, generator.model, self.frame_size, aspect,
                             generator.capabilities.seed)
 
     def _needs_generator(self) -> bool:
