@@ -5,12 +5,13 @@ salted per process."""
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import PurePath
 from typing import Any
+
+from reelforge.canonical import canonical_json  # the one serializer; re-exported for step keys
 
 _CHUNK = 1 << 20
 
@@ -43,12 +44,6 @@ def _normalize_float(value: float) -> float | int:
     if not math.isfinite(value):
         raise ValueError(f"not a finite number: {value}")
     return int(value) if value.is_integer() else float(f"{value:.12g}")
-
-
-def canonical_json(value: Any) -> str:
-    """Sorted keys, no whitespace, UTF-8 text: equal data gives equal strings."""
-    return json.dumps(normalize(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
 
 
 def sha256_text(text: str) -> str:
