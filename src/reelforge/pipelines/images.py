@@ -28,7 +28,6 @@ from reelforge.runtime import (
     Event,
     Limits,
     LocalArtifactStore,
-    StepOutput,
     Plan,
     Runner,
     RunOptions,
@@ -36,6 +35,7 @@ from reelforge.runtime import (
     RunStore,
     Step,
     StepContext,
+    StepOutput,
     load_pricing,
 )
 from reelforge.settings import Settings

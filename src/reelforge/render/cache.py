@@ -11,7 +11,7 @@ from typing import Any
 
 from PIL import Image
 
-from reelforge.atomic import atomic_output
+from reelforge.atomic import save_image
 from reelforge.canonical import digest
 from reelforge.settings import get_settings
 
@@ -51,6 +51,5 @@ def cached_still(key: str, draw: Callable[[], Image.Image]) -> str:
         return str(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     image: Image.Image = draw()
-    with atomic_output(target) as tmp:
-        image.save(tmp, format="PNG", compress_level=1)
+    save_image(image, target, compress_level=1)
     return str(target)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from reelforge.atomic import atomic_output
+from reelforge.atomic import save_image, write_text
 from reelforge.errors import ReelforgeError
 from reelforge.pipelines.scenes.results import SceneResult, ScenesFailed, ScenesResult, StageClock
 from reelforge.runtime import LocalArtifactStore, RunReport
@@ -134,8 +134,7 @@ def write_contact_sheet(target: Path, shown: list[SceneResult]) -> Path:
     sheet = Image.new("RGB", (columns * (w + gap) + gap, rows * (h + gap) + gap), (24, 24, 24))
     for n, thumb in enumerate(thumbs):
         sheet.paste(thumb, (gap + (n % columns) * (w + gap), gap + (n // columns) * (h + gap)))
-    with atomic_output(target) as tmp:
-        sheet.save(tmp, "PNG")
+    save_image(sheet, target)
     return target
 
 
@@ -182,5 +181,4 @@ def human_summary(report: dict[str, Any]) -> str:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    with atomic_output(path) as tmp:
-        Path(tmp).write_text(json.dumps(data, indent=2, default=str))
+    write_text(path, json.dumps(data, indent=2, default=str))
