@@ -14,7 +14,7 @@ from reelforge.atomic import save_image, write_text
 from reelforge.errors import ReelforgeError
 from reelforge.pipelines.scenes.results import SceneResult, ScenesFailed, ScenesResult, StageClock
 from reelforge.runtime import LocalArtifactStore, RunReport
-from reelforge.spec.scenes import CAPTION_DEFAULTS
+from reelforge.spec.scenes import caption_fields
 
 if TYPE_CHECKING:
     from reelforge.pipelines.scenes.job import ScenesJob
@@ -97,7 +97,7 @@ def build_timeline(job: ScenesJob, shown: list[SceneResult]) -> dict[str, Any]:
         layers: list[dict[str, Any]] = [{"type": "image", "path": str(result.frame), "fit": "cover",
                                          "motion": None if motion is None else motion.model_dump(mode="json")}]
         if scene.caption:
-            layers.append({"type": "text", "text": scene.caption, **CAPTION_DEFAULTS, **spec.caption_style})
+            layers.append({"type": "text", "text": scene.caption, **caption_fields(spec.caption_style)})
         transition = scene.transition if scene.transition is not None else spec.transition
         clips.append({"duration": scene.duration or spec.duration, "layers": layers,
                       "transition": None if transition is None else transition.model_dump(mode="json")})
