@@ -7,6 +7,9 @@ Four methods, one fresh fake server each, all in the same run:
                    async client) and max_concurrency=10, no RPM limit. Target: ≤ 1.1 × 21 s and no 429.
   reelforge-60rpm  the same with rpm=60 (and max_concurrency=10). The limit implies 100 s for 100
                    calls; target: within 2 %.
+  reelforge-c20    max_concurrency=20, twice what the service allows: the first burst draws 429s,
+                   the runtime halves its concurrency and waits out the RetryInfo; target: every
+                   image, each prompt paid once, the breaker never opens.
   serial           a plain loop over google-genai's blocking client (client.models.generate_content).
   gather-blocking  the pattern in our research notes: `async def` wrapping the blocking call,
                    run with asyncio.gather — it looks parallel but runs one call at a time.
@@ -39,7 +42,7 @@ sys.path.insert(0, str(ROOT))  # tests/fakes.py: the fake API the contract tests
 from tests.fakes.image_apis import FakeImageAPI  # noqa: E402
 
 MAX_CONCURRENT = 10
-METHODS = ("reelforge-c10", "reelforge-60rpm", "serial", "gather-blocking")
+METHODS = ("reelforge-c10", "reelforge-60rpm", "reelforge-c20", "serial", "gather-blocking")
 
 
 def prompts(n: int) -> list[str]:
@@ -62,7 +65,7 @@ def sync_client(api: FakeImageAPI) -> Any:
     from google import genai
     from google.genai import types
 
-    return genai.Client(api_key="bench", http_options=types.HttpOptions(base_url=api.url))
+    return genai.Client(api_key=api.key, http_options=types.HttpOptions(base_url=api.url))
 
 
 def image_config() -> Any:
@@ -109,6 +112,8 @@ def measure(name: str, n: int, delay: float) -> dict[str, Any]:
     runners: dict[str, Callable[[FakeImageAPI, list[str]], int]] = {
         "reelforge-c10": lambda api, items: run_reelforge(api, items, {"max_concurrency": 10, "rpm": 0}),
         "reelforge-60rpm": lambda api, items: run_reelforge(api, items, {"max_concurrency": 10, "rpm": 60}),
+        # set above the service's quota: back-pressure (AIMD on 429) must finish every image
+        "reelforge-c20": lambda api, items: run_reelforge(api, items, {"max_concurrency": 20, "rpm": 0}),
         "serial": run_serial,
         "gather-blocking": run_gather_blocking,
     }

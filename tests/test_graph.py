@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reelforge.ffmpeg.command import Command, Input, Output, compile_argv, needs_script
+from reelforge.ffmpeg.command import Command, Input, OutputFile, compile_argv, needs_script
 from reelforge.ffmpeg.escape import escape_graph, escape_value, format_number
 from reelforge.ffmpeg.graph import Chain, Filter, FilterGraph
 from reelforge.render import model as m
@@ -58,7 +58,7 @@ def test_filters_chains_and_graphs_compile() -> None:
 def test_long_graphs_go_through_a_script_file(tmp_path: Path) -> None:
     chains = tuple(Chain((f"{i}:v",), (Filter.of("scale", 1920, 1080),), (f"s{i}",)) for i in range(300))
     cmd = Command(tuple(Input(f"/in/{i}.png") for i in range(300)), FilterGraph(chains),
-                  (Output("out.mp4", ("s0",), ("-c:v", "libx264")),))
+                  (OutputFile("out.mp4", ("s0",), ("-c:v", "libx264")),))
     assert needs_script(cmd)
     argv = compile_argv(cmd, ffmpeg="ffmpeg", script_path=tmp_path / "graph.txt")
     assert argv[argv.index("-/filter_complex") + 1] == str(tmp_path / "graph.txt")
@@ -67,7 +67,7 @@ def test_long_graphs_go_through_a_script_file(tmp_path: Path) -> None:
 
 def test_paths_with_spaces_quotes_and_unicode_stay_single_argv_items() -> None:
     evil = "/tmp/my clips/it's [1]; a,b ünï 图.png"
-    cmd = Command((Input(evil, ("-framerate", "24")),), FilterGraph(), (Output("/o ut.mp4", ("0:v",)),))
+    cmd = Command((Input(evil, ("-framerate", "24")),), FilterGraph(), (OutputFile("/o ut.mp4", ("0:v",)),))
     argv = compile_argv(cmd)
     assert argv[argv.index("-i") + 1] == evil
     assert argv[-1] == "/o ut.mp4" and argv[argv.index("-map") + 1] == "0:v"

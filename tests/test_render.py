@@ -408,8 +408,8 @@ def test_prepared_stills_are_cached_between_renders(tmp_path: Path, monkeypatch:
     spec = {"canvas": canvas(fps=FPS), "output": draft(), "clips": [{"duration": 1, "layers": [
         {"type": "linear-gradient", "colors": ["red", "blue"]}, {"type": "text", "text": "cached?"}]}]}
     calls = []
-    original = prep.render_text
-    monkeypatch.setattr(prep, "render_text", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = prep.render_plain_text
+    monkeypatch.setattr(prep, "render_plain_text", lambda *a, **k: calls.append(1) or original(*a, **k))
     render(spec, tmp_path / "a.mp4")
     render(spec, tmp_path / "b.mp4")
     assert len(calls) == 1

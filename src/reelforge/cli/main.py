@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from reelforge import __version__
+from reelforge.cli._common import ProgressBar, check_choice, fail, print_warnings, usage_error
 
 app = typer.Typer(
     name="reelforge", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -39,13 +39,6 @@ def main(
     configure_logging("debug" if verbose else settings.log_level, settings.log_format)
 
 
-def _fail(exc: Exception) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
-    raise typer.Exit(getattr(exc, "exit_code", 1))
-
-
 @app.command()
 def render(
     spec: Annotated[Path, typer.Argument(help="Timeline spec (YAML or JSON).")],
@@ -60,21 +53,21 @@ def render(
     from reelforge.render.api import render as do_render
     from reelforge.render.api import shell_command
 
-    _check_choice("--preset", preset, ("draft", "standard", "high"))
-    _check_choice("--format", fmt, ("mp4", "mp4-h265", "webm", "webm-alpha", "mov-prores", "gif"))
-    _check_choice("--hardware", hardware, ("none", "nvenc", "vaapi", "qsv"))
+    check_choice("--preset", preset, ("draft", "standard", "high"))
+    check_choice("--format", fmt, ("mp4", "mp4-h265", "webm", "webm-alpha", "mov-prores", "gif"))
+    check_choice("--hardware", hardware, ("none", "nvenc", "vaapi", "qsv"))
     try:
         if dry_run:
             result = do_render(spec, output, quality=preset, fmt=fmt, hardware=hardware, dry_run=True)
-            _print_warnings(result.warnings)
+            print_warnings(result.warnings)
             for argv in result.commands:
                 typer.echo(shell_command(argv))
             return
-        with _progress_bar(f"rendering {output.name}") as on_progress:
+        with ProgressBar(f"rendering {output.name}") as on_progress:
             result = do_render(spec, output, quality=preset, fmt=fmt, hardware=hardware, on_progress=on_progress)
     except ReelforgeError as exc:
-        _fail(exc)
-    _print_warnings(result.warnings)
+        fail(exc)
+    print_warnings(result.warnings)
     typer.echo(f"wrote {output} ({result.duration:.2f} s, {result.frames} frames)")
 
 
@@ -91,7 +84,7 @@ def frame(
     try:
         render_frame(spec, at, output)
     except ReelforgeError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"wrote {output}")
 
 
@@ -107,7 +100,7 @@ def probe(
     try:
         info = do_probe(file, count_frames=count_frames)
     except ReelforgeError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(json.dumps(info.to_dict(), indent=2))
 
 
@@ -117,7 +110,7 @@ def schema(name: Annotated[str, typer.Argument(help="Which schema: " + ", ".join
     from reelforge.spec.schema import json_schema
 
     if name not in SCHEMAS:
-        _fail(_usage(f"unknown schema {name!r}; use one of: {', '.join(SCHEMAS)}"))
+        fail(usage_error(f"unknown schema {name!r}; use one of: {', '.join(SCHEMAS)}"))
     typer.echo(json.dumps(json_schema(name), indent=2))
 
 
@@ -164,13 +157,13 @@ def text(
 
     try:
         if list_styles:
-            from reelforge.imaging.text.presets import presets
+            from reelforge.spec.text_presets import presets
 
             for name, preset in presets().items():
                 typer.echo(f"{name:15} {preset.description}")
             return
         if not words or (output is None and not dry_run):
-            _fail(_usage('give the text and -o OUT.png, e.g. reelforge text "SALE 50% OFF" --style sale-badge -o sale.png'))
+            fail(usage_error('give the text and -o OUT.png, e.g. reelforge text "SALE 50% OFF" --style sale-badge -o sale.png'))
         assert words is not None
         from reelforge.pipelines.text import render_text_png, style_overrides
 
@@ -182,7 +175,7 @@ def text(
         assert output is not None
         image = render_text_png(words, output, style, overrides, engine=engine, **ai)
     except ReelforgeError as exc:
-        _fail(exc)
+        fail(exc)
     _print_text_result(output, image)
 
 
@@ -193,7 +186,7 @@ def _text_ai_options(engine: str, provider: str | None, dry_run: bool, budget: f
     if engine != "ai":
         extra = [flag for flag, value in given.items() if value is not None]
         if extra:
-            raise _usage(f"{', '.join(extra)} apply to --engine ai only")
+            raise usage_error(f"{', '.join(extra)} apply to --engine ai only")
         return {}
     return {"provider": provider, "budget_usd": budget, "refresh": tuple(refresh or ())}
 
@@ -270,7 +263,7 @@ def overlay(
         with _BatchProgress() as progress:
             result = overlay_batch(videos, job, output, jobs=jobs, on_event=progress.handle)
     except ReelforgeError as exc:
-        _fail(exc)
+        fail(exc)
     _print_batch_summary(result)
     if result.failed:
         raise typer.Exit(2)
@@ -287,7 +280,7 @@ def _overlay_job(spec: Path | None, image: Path | None, words: str | None, text_
     chosen = {k: v for k, v in encoding.items() if v is not None}
     if spec is not None:
         if image is not None or words is not None:
-            raise _usage("--spec already lists the overlays; leave out --image/--text")
+            raise usage_error("--spec already lists the overlays; leave out --image/--text")
         data, root = read_document(spec)
         job = validate_model(OverlayJob, data, what="overlay spec", source=str(spec), root=root)
         for entry in job.overlays:
@@ -295,7 +288,7 @@ def _overlay_job(spec: Path | None, image: Path | None, words: str | None, text_
                 entry.image = resolve_path(entry.image, spec.resolve().parent)
         return job.model_copy(update={"encoding": job.encoding.model_copy(update=chosen)}) if chosen else job
     if (image is None) == (words is None):
-        raise _usage("give one overlay: --image PNG or --text \"…\" (or several in a --spec file)")
+        raise usage_error("give one overlay: --image PNG or --text \"…\" (or several in a --spec file)")
     item = {"image": str(image) if image else None, "text": words, **text_options, "position": position,
             "margin": margin, "scale": scale, "opacity": opacity, "start": start, "end": end, "fade": fade}
     doc = {"overlays": [{k: v for k, v in item.items() if v is not None}], "encoding": chosen}
@@ -357,54 +350,6 @@ def _print_batch_summary(result: Any) -> None:
             typer.secho(f"warning: {warning}", fg="yellow", err=True)
     for r in result.failed:
         typer.secho(f"error: {r.message}", fg="red", err=True)
-
-
-def _usage(message: str) -> Exception:
-    from reelforge.errors import SpecError
-
-    return SpecError(message)
-
-
-def _check_choice(flag: str, value: str | None, choices: tuple[str, ...]) -> None:
-    if value is not None and value not in choices:
-        _fail(_usage(f"{flag} {value!r} is not one of: {', '.join(choices)}"))
-
-
-def _print_warnings(warnings: tuple[str, ...]) -> None:
-    for warning in warnings:
-        typer.secho(f"warning: {warning}", fg="yellow", err=True)
-
-
-class _progress_bar:
-    """A rich progress bar with ETA fed by ffmpeg's -progress reports (silent when not a TTY)."""
-
-    def __init__(self, description: str) -> None:
-        from rich.progress import (
-            BarColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                                 TimeElapsedColumn(), TimeRemainingColumn(), transient=True,
-                                 disable=not sys.stderr.isatty())
-        self.description = description
-        self.task: Any = None
-
-    def __enter__(self) -> Callable[[Any, float], None]:
-        self.progress.start()
-
-        def on_progress(p: Any, total: float) -> None:
-            if self.task is None:
-                self.task = self.progress.add_task(self.description, total=max(total, 0.001))
-            self.progress.update(self.task, completed=total if p.done else min(p.out_seconds, total))
-
-        return on_progress
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
 
 
 def _register_subcommands() -> None:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from reelforge.cli._common import fail
+
 if TYPE_CHECKING:
     from reelforge.pipelines.scenes import ScenesJob
 
@@ -30,7 +32,6 @@ def scenes(
     rpm: Annotated[float | None, typer.Option("--rpm", help="Provider requests per minute.")] = None,
 ) -> None:
     """Generate (or take) one image per scene, cut out and composite it, and render the video."""
-    from reelforge.cli.main import _fail
     from reelforge.errors import ReelforgeError
 
     # a path given on the command line is relative to where the command runs, not to the spec
@@ -44,7 +45,7 @@ def scenes(
             return
         result = _run(job)
     except ReelforgeError as exc:
-        _fail(exc)
+        fail(exc)
         return
     typer.echo(result.summary)
     typer.echo(f"wrote {result.output}\nwrote {result.contact_sheet}\nwrote {result.report_path}")

@@ -20,7 +20,7 @@ class Input:
 
 
 @dataclass(frozen=True)
-class Output:
+class OutputFile:
     """One output file: which pads/streams to map and the encoder/muxer options."""
 
     path: str
@@ -32,7 +32,7 @@ class Output:
 class Command:
     inputs: tuple[Input, ...]
     graph: FilterGraph
-    outputs: tuple[Output, ...]
+    outputs: tuple[OutputFile, ...]
     global_options: tuple[str, ...] = field(default=("-hide_banner", "-nostdin", "-y"))
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from reelforge.atomic import save_image
 from reelforge.errors import InputError, ReelforgeError
 from reelforge.imaging.cutout.qa import assess
 from reelforge.imaging.cutout.result import CutoutResult
@@ -135,17 +136,6 @@ def crop_to_subject(image: Image.Image, margin: float) -> Image.Image:
                        min(image.width, int(xs.max()) + 1 + pad), min(image.height, int(ys.max()) + 1 + pad)))
 
 
-def save_atomic(image: Image.Image, path: Path) -> None:
-    """Write to a temp name in the same folder, then rename: never a half-written file at `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        image.save(partial, "PNG")
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 # --- batches -------------------------------------------------------------------------------------
 
 def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
@@ -184,9 +174,9 @@ def process_file(source: Path, target: Path, options: CutoutOptions) -> ItemRepo
             image = crop_to_subject(image, options.margin)
         if options.background:
             image = composite_on(image, options.background)
-        save_atomic(image, target)
+        save_image(image, target)
         if options.write_mask:
-            save_atomic(result.image.getchannel("A") if not options.crop else image.getchannel("A"),
+            save_image(result.image.getchannel("A") if not options.crop else image.getchannel("A"),
                         target.with_name(f"{target.stem}.mask.png"))
         report.ok, report.output, report.meta = True, str(target), result.metadata()
     except ReelforgeError as exc:

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from PIL import Image
 
-from reelforge.atomic import atomic_output
+from reelforge.atomic import save_image
 from reelforge.errors import SpecError
 from reelforge.imaging.text.engine import render_styled
-from reelforge.imaging.text.presets import get_style
+from reelforge.spec.text_presets import get_style
 from reelforge.spec.text_style import Style
 
 if TYPE_CHECKING:
@@ -102,6 +102,5 @@ def render_text_png(text: str, output: str | Path, style: str | Style | None = N
     if out.suffix.lower() != ".png":
         raise SpecError(f"text output must be a .png file (RGBA), got {out.name}", hint="name it e.g. sale.png")
     image = text_image(text, style, overrides, engine=engine, **ai)
-    with atomic_output(out) as tmp:
-        image.save(tmp, format="PNG")
+    save_image(image, out)
     return image

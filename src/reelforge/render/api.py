@@ -13,13 +13,13 @@ from typing import Any
 from reelforge.atomic import atomic_output
 from reelforge.errors import SpecError
 from reelforge.ffmpeg.binary import ffmpeg_path
-from reelforge.ffmpeg.command import Command, Output, compile_argv, needs_script
+from reelforge.ffmpeg.command import Command, OutputFile, compile_argv, needs_script
 from reelforge.ffmpeg.graph import Chain, Filter, FilterGraph
 from reelforge.ffmpeg.run import Progress, ProgressCallback, run_ffmpeg
 from reelforge.logging import get_logger
 from reelforge.render import model as m
 from reelforge.render.encode import EXTENSIONS, MUXERS, container_options, encode_settings
-from reelforge.render.graph import F, GraphBuilder, build_graph
+from reelforge.render.graph import F, FilterGraphBuilder, build_graph
 from reelforge.render.prepare import prepare
 from reelforge.render.segments import Segment, plan_segments, segment_plan
 from reelforge.settings import get_settings
@@ -60,7 +60,7 @@ def _with_overrides(tl: Timeline, output: Path | None, quality: str | None, fmt:
     return tl.model_copy(update={"output": out.model_copy(update=updates)}) if updates else tl
 
 
-def _finish_video(g: GraphBuilder, pad: str, fmt: str, tail: tuple[Filter, ...]) -> str:
+def _finish_video(g: FilterGraphBuilder, pad: str, fmt: str, tail: tuple[Filter, ...]) -> str:
     pad = g.chain((pad,), list(tail), "tail") if tail else pad
     if fmt != "gif":
         return pad
@@ -81,7 +81,7 @@ def build_command(plan: m.RenderPlan, output: str, fmt: str, quality: str, hardw
     muxer = MUXERS.get(suffix, MUXERS[EXTENSIONS[fmt]])
     options = (*enc.video, *(enc.audio if audio and fmt != "gif" else ()), *container_options(suffix),
                "-r", g.fps, "-f", muxer)
-    cmd = Command(tuple(g.inputs), FilterGraph(tuple(g.chains)), (Output(output, maps, options),),
+    cmd = Command(tuple(g.inputs), FilterGraph(tuple(g.chains)), (OutputFile(output, maps, options),),
                   ("-hide_banner", "-nostdin", "-y", *enc.global_options))
     return cmd, plan.warnings + enc.warnings
 
@@ -96,21 +96,21 @@ def build_segment_command(plan: m.RenderPlan, segment: Segment, output: str, fmt
     video = g.chain((video,), [F("trim", start_frame=segment.skip, end_frame=segment.skip + segment.frames),
                                F("setpts", "PTS-STARTPTS"), *enc.tail], "seg")
     return Command(tuple(g.inputs), FilterGraph(tuple(g.chains)),
-                   (Output(output, (video,), (*enc.video, "-r", g.fps, "-f", "nut")),),
+                   (OutputFile(output, (video,), (*enc.video, "-r", g.fps, "-f", "nut")),),
                    ("-hide_banner", "-nostdin", "-y", *enc.global_options))
 
 
 def build_join_command(plan: m.RenderPlan, concat_list: str, output: str, fmt: str, quality: str) -> Command:
     """Join the encoded segments by stream copy and mix the whole audio track in the same pass."""
     enc = encode_settings(fmt, quality, "none", float(plan.fps))
-    g = GraphBuilder(plan)
+    g = FilterGraphBuilder(plan)
     g.add_input(concat_list, "-f", "concat", "-safe", "0")
     _, _, audio = build_graph(plan, video=False, g=g)
     suffix = Path(output).suffix.lower()
     options = ("-c:v", "copy", *(enc.audio if audio else ()), *container_options(suffix),
                "-f", MUXERS.get(suffix, MUXERS[EXTENSIONS[fmt]]))
     maps = ("0:v",) + ((audio,) if audio else ())
-    return Command(tuple(g.inputs), FilterGraph(tuple(g.chains)), (Output(output, maps, options),))
+    return Command(tuple(g.inputs), FilterGraph(tuple(g.chains)), (OutputFile(output, maps, options),))
 
 
 def concat_list_text(entries: list[tuple[str, float]]) -> str:
@@ -280,7 +280,7 @@ def render_frame(spec: Timeline | str | Path | dict[str, Any], at: float, output
                              F("scale", in_color_matrix="bt709", in_range="tv", flags="accurate_rnd+full_chroma_int"),
                              F("format", "rgba" if plan.alpha else "rgb24")], "png")
     cmd = Command(tuple(g.inputs), FilterGraph(tuple(g.chains)),
-                  (Output(str(out), (pad,), ("-frames:v", "1", "-update", "1", "-f", "image2")),))
+                  (OutputFile(str(out), (pad,), ("-frames:v", "1", "-update", "1", "-f", "image2")),))
     _run_atomically(out, _render_single(cmd, None, 0.0))
     return out
 

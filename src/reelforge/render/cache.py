@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import tempfile
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -13,13 +11,11 @@ from typing import Any
 
 from PIL import Image
 
+from reelforge.atomic import save_image
+from reelforge.canonical import digest
 from reelforge.settings import get_settings
 
 PREPARE_VERSION = 1  # bump when the way stills are drawn changes
-
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 @lru_cache(maxsize=4096)
@@ -37,7 +33,9 @@ def file_digest(path: str) -> str:
 
 
 def still_key(params: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json({"v": PREPARE_VERSION, **params}).encode()).hexdigest()
+    """The cache key of a prepared still: the digest of everything that decides its pixels
+    (a value the canonical serializer cannot spell exactly is an error, not a guess)."""
+    return digest({"v": PREPARE_VERSION, **params})
 
 
 def stills_dir() -> Path:
@@ -53,12 +51,5 @@ def cached_still(key: str, draw: Callable[[], Image.Image]) -> str:
         return str(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     image: Image.Image = draw()
-    fd, tmp = tempfile.mkstemp(prefix=".still-", suffix=".png", dir=target.parent)
-    os.close(fd)
-    try:
-        image.save(tmp, format="PNG", compress_level=1)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    save_image(image, target, compress_level=1)
     return str(target)

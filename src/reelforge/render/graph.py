@@ -27,7 +27,7 @@ _EASING = {
 
 
 @dataclass
-class GraphBuilder:
+class FilterGraphBuilder:
     """Accumulates inputs and chains; `label()` hands out unique pad names."""
 
     plan: m.RenderPlan
@@ -226,7 +226,7 @@ def _atempo(speed: float) -> list[Filter]:
     return filters
 
 
-def _clip_base(g: GraphBuilder, clip: m.ClipPlan) -> tuple[str, int]:
+def _clip_base(g: FilterGraphBuilder, clip: m.ClipPlan) -> tuple[str, int]:
     """The bottom of the clip: its first layer when that covers the canvas, else a colour."""
     first = clip.layers[0]
     if isinstance(first, m.StillLayer) and first.opaque_full and first.window.frames == clip.frames:
@@ -236,7 +236,7 @@ def _clip_base(g: GraphBuilder, clip: m.ClipPlan) -> tuple[str, int]:
     return g.color_base(clip.frames), 0
 
 
-def build_clip(g: GraphBuilder, clip: m.ClipPlan, *, video: bool = True, audio: bool = True) -> tuple[str | None, str | None]:
+def build_clip(g: FilterGraphBuilder, clip: m.ClipPlan, *, video: bool = True, audio: bool = True) -> tuple[str | None, str | None]:
     """One clip → (video pad, audio pad); either can be skipped (segments, the audio pass)."""
     base, start = _clip_base(g, clip) if video else (None, len(clip.layers))
     audio_pads: list[str] = []
@@ -265,7 +265,7 @@ def build_clip(g: GraphBuilder, clip: m.ClipPlan, *, video: bool = True, audio: 
     return base, (audio_pads[0] if audio_pads else None)
 
 
-def join_clips(g: GraphBuilder, pads: list[tuple[str | None, str | None]]) -> tuple[str | None, str | None]:
+def join_clips(g: FilterGraphBuilder, pads: list[tuple[str | None, str | None]]) -> tuple[str | None, str | None]:
     """Chain clips with xfade/acrossfade, or concat for cuts. Audio follows the video's timing."""
     clips = g.plan.clips
     has_audio = any(a for _, a in pads)
@@ -293,7 +293,7 @@ def join_clips(g: GraphBuilder, pads: list[tuple[str | None, str | None]]) -> tu
     return video, sound
 
 
-def music_stream(g: GraphBuilder, under: str | None) -> str:
+def music_stream(g: FilterGraphBuilder, under: str | None) -> str:
     music = g.plan.music
     assert music is not None
     options = (["-stream_loop", "-1"] if music.loop else []) + (["-ss", format_number(music.start)] if music.start else [])
@@ -314,9 +314,9 @@ def music_stream(g: GraphBuilder, under: str | None) -> str:
 
 
 def build_graph(plan: m.RenderPlan, *, video: bool = True, audio: bool = True,
-                g: GraphBuilder | None = None) -> tuple[GraphBuilder, str | None, str | None]:
+                g: FilterGraphBuilder | None = None) -> tuple[FilterGraphBuilder, str | None, str | None]:
     """Build every clip, join them, add music. Returns the builder and the final pads."""
-    g = g or GraphBuilder(plan)
+    g = g or FilterGraphBuilder(plan)
     pads = [build_clip(g, clip, video=video, audio=audio) for clip in plan.clips]
     video_pad, audio_pad = join_clips(g, pads)
     if audio and plan.music is not None:

@@ -22,11 +22,13 @@ from reelforge.imaging.stills import (
     solid,
     with_opacity,
 )
-from reelforge.imaging.text import TextStyle, render_text
+from reelforge.imaging.text import PlainTextStyle, render_plain_text
+from reelforge.imaging.text.engine import render_styled
 from reelforge.render import model as m
 from reelforge.render.cache import cached_still, file_digest, still_key
 from reelforge.spec import timeline as t
 from reelforge.spec.common import anchor_xy, even, parse_color
+from reelforge.spec.text_style import Fill, Style
 
 ALPHA_FORMATS = {"webm-alpha", "mov-prores"}
 
@@ -206,7 +208,10 @@ class Preparer:
             image = fit_image(load_image(layer.path, field=f"{where}.path"), box, layer.fit)
             return image, self._place(box, layer.position, layer.margin)
         if isinstance(layer, t.TextLayer):
-            image = render_text(layer.text, self._text_style(layer), field=f"{where}.font")
+            if layer.style is not None:
+                image = render_styled(layer.text, self._styled(layer), field=f"{where}.style.font")
+            else:
+                image = render_plain_text(layer.text, self._text_style(layer), field=f"{where}.font")
             return image, self._place(image.size, layer.position, layer.margin)
         if isinstance(layer, t.OverlayLayer):
             src = load_image(layer.path, field=f"{where}.path")
@@ -223,10 +228,27 @@ class Preparer:
         px = round(margin * self.short)
         return anchor_xy(anchor, box, self.size, (px, px))
 
-    def _text_style(self, layer: t.TextLayer) -> TextStyle:
+    def _text_px(self, layer: t.TextLayer) -> int:
+        return max(6, round(layer.size * self.size[1]) if layer.size <= 1 else round(layer.size))
+
+    def _styled(self, layer: t.TextLayer) -> Style:
+        """The layer's style at the layer's size and wrap width; the plain fields the layer
+        sets itself (font, weight, color, align, line_spacing) replace the style's."""
+        assert layer.style is not None
+        given = layer.model_fields_set
+        update: dict[str, Any] = {"size": float(self._text_px(layer)),
+                                  "max_width": max(8, round(layer.wrap_width * self.size[0]))}
+        update |= {name: getattr(layer, name) for name in ("font", "weight", "align") if name in given}
+        if "line_spacing" in given:
+            update["line_height"] = layer.line_spacing
+        if "color" in given:
+            update["fill"] = Fill(color=layer.color)
+        return layer.style.model_copy(update=update)
+
+    def _text_style(self, layer: t.TextLayer) -> PlainTextStyle:
         k = self.short / 1080  # stroke/shadow sizes are given at 1080p
         size_px = round(layer.size * self.size[1]) if layer.size <= 1 else round(layer.size)
-        return TextStyle(
+        return PlainTextStyle(
             font=layer.font, weight=layer.weight, size_px=max(6, size_px), color=layer.color,
             stroke_width=round(layer.stroke.width * k) if layer.stroke else 0,
             stroke_color=layer.stroke.color if layer.stroke else "#000000",

@@ -5,50 +5,13 @@ salted per process."""
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 from collections.abc import Mapping
-from enum import Enum
 from pathlib import PurePath
 from typing import Any
 
+from reelforge.canonical import canonical_json  # the one serializer; re-exported for step keys
+
 _CHUNK = 1 << 20
-
-
-def normalize(value: Any) -> Any:
-    """Turn `value` into plain JSON data with one spelling per meaning (1.0 and 1 are the same
-    number, tuples are lists, sets are sorted, paths are strings, bytes are their digest)."""
-    if isinstance(value, Mapping):
-        return {str(k): normalize(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [normalize(v) for v in value]
-    if isinstance(value, set | frozenset):
-        return sorted((normalize(v) for v in value), key=canonical_json)
-    if isinstance(value, Enum):
-        return normalize(value.value)
-    if isinstance(value, PurePath):
-        return value.as_posix()
-    if isinstance(value, bytes):
-        return {"sha256": sha256_bytes(value)}
-    if isinstance(value, float):
-        return _normalize_float(value)
-    if hasattr(value, "model_dump"):  # pydantic models
-        return normalize(value.model_dump(mode="json"))
-    if value is None or isinstance(value, str | int | bool):
-        return value
-    raise TypeError(f"cannot build a key from a {type(value).__name__}: {value!r}")
-
-
-def _normalize_float(value: float) -> float | int:
-    if not math.isfinite(value):
-        raise ValueError(f"not a finite number: {value}")
-    return int(value) if value.is_integer() else float(f"{value:.12g}")
-
-
-def canonical_json(value: Any) -> str:
-    """Sorted keys, no whitespace, UTF-8 text: equal data gives equal strings."""
-    return json.dumps(normalize(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
 
 
 def sha256_text(text: str) -> str:

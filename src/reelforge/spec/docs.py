@@ -243,9 +243,9 @@ def _backgrounds_markdown() -> str:
 
 
 def _presets_section() -> list[str]:
-    from reelforge.imaging.text.presets import presets
+    from reelforge.spec.text_presets import presets
 
-    lines = ["## Presets", "", "Defined in `src/reelforge/imaging/text/presets.yaml`; `reelforge text --list` prints "
+    lines = ["## Presets", "", "Defined in `src/reelforge/spec/text_presets.yaml`; `reelforge text --list` prints "
              "them. Each is a Style; flags and spec fields override its fields.", "",
              "| preset | font | size | effects | description |", "|---|---|---|---|---|"]
     for name, style in presets().items():

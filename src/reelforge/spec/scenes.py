@@ -42,12 +42,19 @@ def _expand_motion(value: Any) -> Any:
     return value
 
 
+def caption_fields(caption_style: dict[str, Any]) -> dict[str, Any]:
+    """The text-layer fields of every caption: the defaults, then the spec's caption style. With a
+    `style` (preset or Style object) the style draws its own badge, so the default box is left out."""
+    defaults = {k: v for k, v in CAPTION_DEFAULTS.items() if not (k == "box" and "style" in caption_style)}
+    return {**defaults, **caption_style}
+
+
 def _check_caption_style(value: dict[str, Any]) -> dict[str, Any]:
-    """A caption style is a text layer's fields (font, size, color, stroke, shadow, box, position…)."""
+    """A caption style is a text layer's fields (style, font, size, color, stroke, shadow, box, position…)."""
     bad = set(value) & {"type", "text", "start", "end"}
     if bad:
         raise ValueError(f"{', '.join(sorted(bad))} cannot be set in a caption style (they come from each scene)")
-    TextLayer.model_validate({"type": "text", "text": "x", **CAPTION_DEFAULTS, **value})
+    TextLayer.model_validate({"type": "text", "text": "x", **caption_fields(value)})
     return value
 
 
@@ -60,7 +67,7 @@ class Subject(Strict):
                                          description="Contact shadow under the subject; null for none.")
 
 
-class Cutout(Strict):
+class CutoutSpec(Strict):
     """Which cut-out method separates a generated subject from its white backdrop."""
 
     method: Literal["auto", "key", "ml", "refine", "removebg", "photoroom", "clipdrop"] | None = Field(
@@ -127,10 +134,11 @@ class ScenesSpec(Strict):
     motion: KenBurns | None = Field(default_factory=lambda: KenBurns(zoom_from=1.0, zoom_to=1.08),
                                     description="Ken Burns move on every scene: a preset name, an object, or none.")
     caption_style: dict[str, Any] = Field(default_factory=dict, description="Text-layer fields for captions "
-                                          "(font, size, color, stroke, shadow, box, position, margin…).")
+                                          "(style — a preset such as `neon` or a Style —, font, size, color, stroke, "
+                                          "shadow, box, position, margin…).")
     music: Music | None = Field(None, description="Background music: a file path or an object.")
     subject: Subject = Field(default_factory=lambda: Subject(), description="Placement of cut-out subjects.")
-    cutout: Cutout = Field(default_factory=lambda: Cutout(), description="Cut-out method for balanced/premium.")
+    cutout: CutoutSpec = Field(default_factory=lambda: CutoutSpec(), description="Cut-out method for balanced/premium.")
     qa: QA = Field(default_factory=lambda: QA(), description="Image checks and the failure policy.")
     quality: Literal["draft", "standard", "high"] | None = Field(None, description="Encode quality (default: high in premium, else standard).")
     scenes: list[Scene] = Field(min_length=1, description="The scenes, in order.")

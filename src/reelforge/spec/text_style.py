@@ -1,5 +1,5 @@
 """The text style document: font, fill, outlines, shadows, glow, 3D extrusion, bevel, layout and
-an optional badge behind the text. Named presets (`imaging/text/presets.yaml`) are instances.
+an optional badge behind the text. Named presets (`spec/text_presets.yaml`) are instances.
 
 Lengths are in **em**, multiples of the font size (0.05 at size 120 px = 6 px), so a style keeps
 its proportions at any size and when auto-fit shrinks the text. `docs/text.md` is generated

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reelforge.spec.common import ASPECTS, RESOLUTIONS, Anchor, Color, even
+from reelforge.spec.text_style import Style
 from reelforge.spec.transitions import TransitionName
 
 FitMode = Literal["contain", "cover", "contain-blur", "stretch"]
@@ -175,14 +176,14 @@ class RadialGradientLayer(LayerBase):
     radius: float = Field(0.75, gt=0, le=4, description="Radius as a fraction of the canvas diagonal.")
 
 
-class Stroke(Strict):
+class PlainStroke(Strict):
     """An outline around the glyphs."""
 
     width: float = Field(3, ge=0, description="Outline width in pixels at 1080p (scaled with the canvas).")
     color: Color = Field("#000000", description="Outline colour.")
 
 
-class Shadow(Strict):
+class PlainShadow(Strict):
     """A soft drop shadow behind the text."""
 
     offset: tuple[float, float] = Field((4, 4), description="Shadow offset (x, y) in pixels at 1080p.")
@@ -198,17 +199,46 @@ class TextBox(Strict):
     radius: float = Field(0.3, ge=0, description="Corner radius as a fraction of the font size.")
 
 
+def resolve_style(value: Any) -> Any:
+    """`neon` → that preset; `{preset: neon, glow: …}` → the preset with those fields replaced;
+    any other mapping → fields over the default style (docs/text.md)."""
+    if isinstance(value, str):
+        value = {"preset": value}
+    if isinstance(value, dict) and "preset" in value:
+        from reelforge.spec.text_presets import presets  # reads spec/text_presets.yaml once
+
+        name = value["preset"]
+        if name not in presets():
+            raise ValueError(f"unknown text style {name!r}; use one of: {', '.join(presets())}")
+        overrides = {k: v for k, v in value.items() if k != "preset"}
+        return {**presets()[name].model_dump(exclude_unset=True), **overrides}
+    return value
+
+
+def _preset_name_allowed(schema: dict[str, Any]) -> None:
+    """In the JSON Schema, `style` may also be a preset name (validation expands it first)."""
+    schema["anyOf"].insert(0, {"type": "string", "description": "A preset name."})
+
+
 class TextLayer(LayerBase):
-    """Text rendered by reelforge (HarfBuzz shaping, bundled Noto fonts with emoji/CJK/RTL fallback)."""
+    """Text rendered by reelforge (HarfBuzz shaping, bundled Noto fonts with emoji/CJK/RTL fallback).
+
+    Without `style` it is plain text (one colour, optional stroke, shadow and box). With `style`
+    it is drawn by the same effects engine and presets as `reelforge text`; the layer's `size`
+    and `wrap_width` set the size, and `font`, `weight`, `color`, `align` and `line_spacing`,
+    where given, replace the style's."""
 
     type: Literal["text"]
     text: str = Field(min_length=1, description="The text; newlines break lines.")
+    style: Style | None = Field(None, json_schema_extra=_preset_name_allowed, description="A text style preset name (`neon`, `gold-3d`, … — "
+                                      "`reelforge text --list`), or a Style object (docs/text.md); "
+                                      "`{preset: neon, glow: …}` is a preset with some fields replaced.")
     font: str = Field("sans", description="Font family name (`reelforge fonts`) or a .ttf/.otf path.")
     weight: int = Field(700, ge=100, le=900, description="Weight for variable fonts (400 regular, 700 bold).")
     size: float = Field(0.07, gt=0, description="Font size: ≤ 1 is a fraction of the canvas height, > 1 pixels.")
     color: Color = Field("#ffffff", description="Text colour.")
-    stroke: Stroke | None = Field(None, description="Outline around the glyphs.")
-    shadow: Shadow | None = Field(None, description="Drop shadow.")
+    stroke: PlainStroke | None = Field(None, description="Outline around the glyphs (plain text; with `style`, use its `stroke`).")
+    shadow: PlainShadow | None = Field(None, description="Drop shadow (plain text; with `style`, use its `shadow`).")
     box: TextBox | None = Field(None, description="Box behind the text.")
     align: Literal["left", "center", "right"] = Field("center", description="Alignment of lines within the block.")
     wrap_width: float = Field(0.9, gt=0, le=1, description="Maximum line width, fraction of the canvas width.")
@@ -217,6 +247,15 @@ class TextLayer(LayerBase):
     margin: float = Field(0.06, ge=0, le=0.5, description="Distance from the canvas edge, fraction of the short side.")
     fade_in: float = Field(0.0, ge=0, description="Seconds of fade-in.")
     fade_out: float = Field(0.0, ge=0, description="Seconds of fade-out.")
+
+    _style = field_validator("style", mode="before")(classmethod(lambda cls, v: resolve_style(v)))
+
+    @model_validator(mode="after")
+    def _effects_in_one_place(self) -> TextLayer:
+        plain = [name for name in ("stroke", "shadow", "box") if getattr(self, name) is not None]
+        if self.style is not None and plain:
+            raise ValueError(f"with `style`, give {', '.join(plain)} inside the style (stroke, shadow, background)")
+        return self
 
 
 class OverlayLayer(LayerBase):
@@ -272,7 +311,7 @@ class Audio(Strict):
     clip_volume: float = Field(1.0, ge=0, le=4, description="Gain for clip audio under the music.")
 
 
-class Output(Strict):
+class OutputPreset(Strict):
     """Container/codec preset and quality."""
 
     format: Literal["mp4", "mp4-h265", "webm", "webm-alpha", "mov-prores", "gif"] = Field(
@@ -305,4 +344,4 @@ class Timeline(Strict):
     defaults: Defaults = Field(default_factory=lambda: Defaults(), description="Values clips and layers inherit.")
     clips: list[Clip] = Field(min_length=1, description="The shots, in order.")
     audio: Audio = Field(default_factory=lambda: Audio(), description="Music bed and clip audio.")
-    output: Output = Field(default_factory=lambda: Output(), description="Container, codec and quality.")
+    output: OutputPreset = Field(default_factory=lambda: OutputPreset(), description="Container, codec and quality.")

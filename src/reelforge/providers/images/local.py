@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
-from reelforge.imaging.text import TextStyle, render_text
+from reelforge.imaging.text import PlainTextStyle, render_plain_text
 from reelforge.providers.images.base import (
     GeneratedImage,
     ImageCapabilities,
@@ -99,10 +99,10 @@ def _draw_frame(card: Image.Image, request: ImageRequest, variant: int) -> None:
     margin = max(8, unit // 24)
     draw.rectangle((margin // 2, margin // 2, w - margin // 2, h - margin // 2),
                    outline=(255, 255, 255, 160), width=max(2, unit // 200))
-    badge = render_text("DRAFT · no generator", TextStyle(size_px=max(12, unit // 22), color="#111111",
+    badge = render_plain_text("DRAFT · no generator", PlainTextStyle(size_px=max(12, unit // 22), color="#111111",
                         box_color="#ffd400", box_padding=max(4, unit // 80), box_radius=6, weight=800))
     card.alpha_composite(badge, (margin, margin))
-    prompt = render_text(_shown_prompt(request.prompt), TextStyle(
+    prompt = render_plain_text(_shown_prompt(request.prompt), PlainTextStyle(
         size_px=max(14, unit // 14), color="#ffffff", weight=700, max_width=int(w * 0.8),
         shadow_offset=(2, 2), shadow_blur=3))
     if prompt.height > h * 0.6:  # a very long prompt: scale the block down to fit
@@ -110,8 +110,8 @@ def _draw_frame(card: Image.Image, request: ImageRequest, variant: int) -> None:
         prompt = prompt.resize((max(1, int(prompt.width * scale)), max(1, int(prompt.height * scale))))
     card.alpha_composite(prompt, ((w - prompt.width) // 2, (h - prompt.height) // 2))
     extra = f"  ·  seed {request.seed}" if request.seed is not None else ""
-    footer = render_text(f"{request.aspect_ratio}  ·  {w}x{h}  ·  variant {variant + 1}{extra}",
-                         TextStyle(size_px=max(10, unit // 30), color="#ffffffcc", weight=500))
+    footer = render_plain_text(f"{request.aspect_ratio}  ·  {w}x{h}  ·  variant {variant + 1}{extra}",
+                         PlainTextStyle(size_px=max(10, unit // 30), color="#ffffffcc", weight=500))
     card.alpha_composite(footer, (w - footer.width - margin, h - footer.height - margin))
 
 

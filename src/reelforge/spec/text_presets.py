@@ -1,4 +1,4 @@
-"""Named text styles, defined as data in `presets.yaml` and validated as `Style` models."""
+"""Named text styles, defined as data in `text_presets.yaml` and validated as `Style` models."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from reelforge.errors import SpecError
 from reelforge.spec.loader import read_document, validate_model
 from reelforge.spec.text_style import Style
 
-PRESETS_FILE = Path(__file__).with_name("presets.yaml")
+PRESETS_FILE = Path(__file__).with_name("text_presets.yaml")
 
 
 @lru_cache(maxsize=1)

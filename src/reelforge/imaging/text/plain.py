@@ -1,6 +1,7 @@
-"""The timeline renderer's text layers: a tight RGBA image with stroke, shadow and a rounded
-box (shaping, fallback and bidi come from `layout`). The effects engine for overlays and
-`reelforge text` is `engine.render_styled`.
+"""Plain text: one colour with an optional outline, drop shadow and rounded box, as a tight RGBA
+image (shaping, fallback and bidi come from `layout`). Used for labels (draft cards, contact
+sheets) and timeline text layers written without a `style`; the effects engine with the named
+presets (`reelforge text`, overlays, `style:` on text layers) is `engine.render_styled`.
 
 Text never goes into an ffmpeg filter string; the renderer overlays this image instead.
 """
@@ -17,7 +18,7 @@ from reelforge.spec.common import parse_color
 
 
 @dataclass(frozen=True)
-class TextStyle:
+class PlainTextStyle:
     font: str = "sans"
     weight: int = 700
     size_px: int = 64
@@ -35,11 +36,11 @@ class TextStyle:
     line_spacing: float = 1.2
 
 
-def _setter(style: TextStyle, field: str | None) -> Setter:
+def _setter(style: PlainTextStyle, field: str | None) -> Setter:
     return Setter(style.font, style.size_px, style.weight, field)
 
 
-def _fit_size(text: str, style: TextStyle, field: str | None) -> tuple[TextStyle, Setter, list[str]]:
+def _fit_size(text: str, style: PlainTextStyle, field: str | None) -> tuple[PlainTextStyle, Setter, list[str]]:
     """Shrink the font until the widest unbreakable line fits `max_width` (auto-fit)."""
     for _ in range(12):
         setter = _setter(style, field)
@@ -47,11 +48,11 @@ def _fit_size(text: str, style: TextStyle, field: str | None) -> tuple[TextStyle
         widest = max((setter.width(line) for line in lines), default=0)
         if widest <= style.max_width or style.size_px <= 8:
             return style, setter, lines
-        style = TextStyle(**{**style.__dict__, "size_px": max(8, int(style.size_px * style.max_width / widest))})
+        style = PlainTextStyle(**{**style.__dict__, "size_px": max(8, int(style.size_px * style.max_width / widest))})
     return style, setter, lines
 
 
-def render_text(text: str, style: TextStyle, *, field: str | None = None) -> Image.Image:
+def render_plain_text(text: str, style: PlainTextStyle, *, field: str | None = None) -> Image.Image:
     """Render `text` to a tight RGBA image (margins include stroke, shadow and box)."""
     style, setter, lines = _fit_size(text, style, field)
     ascent, descent = setter.metrics()
@@ -89,7 +90,7 @@ def render_text(text: str, style: TextStyle, *, field: str | None = None) -> Ima
     return out
 
 
-def _shadow(glyphs: Image.Image, style: TextStyle) -> Image.Image:
+def _shadow(glyphs: Image.Image, style: PlainTextStyle) -> Image.Image:
     assert style.shadow_offset is not None
     r, g, b, a = parse_color(style.shadow_color)
     alpha = glyphs.getchannel("A")

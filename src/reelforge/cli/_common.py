@@ -1,0 +1,68 @@
+"""Helpers every `reelforge` subcommand shares: how an error is printed and exits, usage errors,
+choice checks, warnings and the render progress bar. Kept apart from `main.py` so subcommand
+modules never import the command module that registers them."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+import typer
+
+
+def fail(exc: Exception) -> NoReturn:
+    """Print `exc` as a one-line error and exit with its exit code (2 for bad input, else 1)."""
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(getattr(exc, "exit_code", 1))
+
+
+def usage_error(message: str) -> Exception:
+    """A bad flag or argument: a SpecError, so it exits with code 2."""
+    from reelforge.errors import SpecError
+
+    return SpecError(message)
+
+
+def check_choice(flag: str, value: str | None, choices: tuple[str, ...]) -> None:
+    if value is not None and value not in choices:
+        fail(usage_error(f"{flag} {value!r} is not one of: {', '.join(choices)}"))
+
+
+def print_warnings(warnings: tuple[str, ...]) -> None:
+    for warning in warnings:
+        typer.secho(f"warning: {warning}", fg="yellow", err=True)
+
+
+class ProgressBar:
+    """A rich progress bar with ETA fed by ffmpeg's -progress reports (silent when not a TTY)."""
+
+    def __init__(self, description: str) -> None:
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                 TimeElapsedColumn(), TimeRemainingColumn(), transient=True,
+                                 disable=not sys.stderr.isatty())
+        self.description = description
+        self.task: Any = None
+
+    def __enter__(self) -> Callable[[Any, float], None]:
+        self.progress.start()
+
+        def on_progress(p: Any, total: float) -> None:
+            if self.task is None:
+                self.task = self.progress.add_task(self.description, total=max(total, 0.001))
+            self.progress.update(self.task, completed=total if p.done else min(p.out_seconds, total))
+
+        return on_progress
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
