@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from reelforge.providers.names import CLOUD_CUTOUTS, CutoutMethod
 from reelforge.spec.backgrounds import Background, ContactShadow
 from reelforge.spec.timeline import (
     MOTION_PRESETS,
@@ -24,8 +25,6 @@ from reelforge.spec.timeline import (
 
 Mode = Literal["speed", "balanced", "premium"]
 MODES = ("speed", "balanced", "premium")
-CUTOUT_METHODS = ("auto", "key", "ml", "refine", "removebg", "photoroom", "clipdrop")
-CLOUD_CUTOUTS = ("removebg", "photoroom", "clipdrop")
 # Caption look when the spec sets none: a lower-third with a soft box, readable on any frame.
 CAPTION_DEFAULTS: dict[str, Any] = {"position": "bottom", "size": 0.055, "box": {}, "margin": 0.07,
                                     "fade_in": 0.3, "fade_out": 0.3}
@@ -63,9 +62,9 @@ class Subject(Strict):
 class Cutout(Strict):
     """Which cut-out method separates a generated subject from its white backdrop."""
 
-    method: Literal["auto", "key", "ml", "refine", "removebg", "photoroom", "clipdrop"] | None = Field(
-        None, description="Default: auto in balanced mode, refine in premium. A cloud provider (removebg, "
-                          "photoroom, clipdrop) is a paid, cached call and needs its key.")
+    method: CutoutMethod | None = Field(
+        None, description="Default: auto in balanced mode, refine in premium. A cloud provider "
+                          f"({', '.join(CLOUD_CUTOUTS)}) is a paid, cached call and needs its key.")
     model: str = Field("u2netp", description="ML model for ml/refine/auto (`reelforge models list`).")
 
 

@@ -21,8 +21,9 @@ from reelforge.pipelines.scenes.actions import (
     RenderBackground,
 )
 from reelforge.pipelines.scenes.prompts import scene_prompt
+from reelforge.providers.names import CLOUD_CUTOUTS
 from reelforge.runtime import Step
-from reelforge.spec.scenes import CLOUD_CUTOUTS, Scene, ScenesSpec
+from reelforge.spec.scenes import Scene, ScenesSpec
 
 
 @dataclass(frozen=True)
