@@ -233,7 +233,8 @@ def test_cli_cloud_method_talks_to_the_configured_base_url(tmp_path, monkeypatch
     assert Image.open(tmp_path / "out" / "mug0.png").mode == "RGBA"
     monkeypatch.delenv("REMOVEBG_API_KEY")
     result = cli("cutout", str(src / "mug0.png"), "-o", str(tmp_path / "x.png"), "--method", "removebg")
-    assert result.returncode == 2 and "REMOVEBG_API_KEY" in result.stdout
+    # a missing key fails before any file is read or call made, saying what to set
+    assert result.returncode == 2 and "REMOVEBG_API_KEY" in result.stderr
     assert not (tmp_path / "x.png").exists()
 
 

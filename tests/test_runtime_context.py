@@ -141,6 +141,7 @@ class Counting:
 def test_one_run_calls_several_providers_each_under_its_own_limits(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, limits={"slowapi": {"max_concurrency": 1}, "fastapi": {"max_concurrency": 3}})
     action = Counting()
+    action.capability = "test"  # made-up providers: a capability without a registry (cutout has one now)
     graph = [Step(f"{p}{i}", "test.count", {"i": i}, provider=p) for p in ("slowapi", "fastapi") for i in range(6)]
     report = asyncio.run(Runner(actions={action.kind: action}, context=ctx).run(graph))
     assert report.state == "succeeded"

@@ -51,8 +51,17 @@ class Settings(BaseSettings):
         description="Render timelines with more clips than this in segments of this many clips, so memory "
                     "stays flat however long the video is; 0 = always one ffmpeg run.",
     )
-    # Cloud cut-out endpoints. Keys come from the providers' own variables (REMOVEBG_API_KEY,
-    # PHOTOROOM_API_KEY, CLIPDROP_API_KEY); these overrides point at a proxy, gateway or test fake.
+    # Cloud cut-out keys (the providers' own variable names, or REELFORGE_-prefixed) and endpoints;
+    # the base-URL overrides point at a proxy, gateway or test fake.
+    removebg_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_REMOVEBG_API_KEY", "REMOVEBG_API_KEY"),
+        description="remove.bg API key.")
+    photoroom_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_PHOTOROOM_API_KEY", "PHOTOROOM_API_KEY"),
+        description="Photoroom API key.")
+    clipdrop_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_CLIPDROP_API_KEY", "CLIPDROP_API_KEY"),
+        description="Clipdrop API key.")
     removebg_base_url: str = Field(
         default="https://api.remove.bg", description="Base URL of the remove.bg API (POST {base}/v1.0/removebg)."
     )

@@ -12,12 +12,16 @@ call, the last step repeating:
     "429"      429 with `Retry-After: <retry_after>`
     "garbage"  200 with a body that is not an image
     "slow"     "ok", but only after `slow_s` seconds (longer than the client's timeout)
+    "hang"     no answer for `slow_s` seconds, watching the connection: when the client closes
+               it, `Call.closed_at` records when (then the fake gives up without answering)
 """
 
 from __future__ import annotations
 
 import io
 import json
+import select
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -118,6 +122,7 @@ class Call:
     fields: dict[str, str] = field(default_factory=dict)
     files: dict[str, Upload] = field(default_factory=dict)
     status: int | None = None
+    closed_at: float | None = None  # "hang": when the client closed the connection
 
 
 class FakeCutoutServer:
@@ -161,11 +166,29 @@ class FakeCutoutServer:
 
     # -- request handling -------------------------------------------------------------------------
 
-    def handle(self, request: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+    def handle(self, request: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes] | None:
         call = self._record(request)
+        if call.step == "hang" and request.path == self.api.path:
+            self._hang(request, call)
+            return None
         status, headers, body = self._answer(request, call)
         call.status = status
         return status, headers, body
+
+    def _hang(self, request: BaseHTTPRequestHandler, call: Call) -> None:
+        """Answer nothing; note when the client closes the connection (EOF on the socket)."""
+        sock: socket.socket = request.connection
+        deadline = time.monotonic() + self.slow_s
+        while time.monotonic() < deadline:
+            readable, _, _ = select.select([sock], [], [], 0.01)
+            if readable:
+                try:
+                    eof = sock.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    eof = True
+                if eof:
+                    call.closed_at = time.monotonic()
+                    return
 
     def _record(self, request: BaseHTTPRequestHandler) -> Call:
         body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
@@ -236,7 +259,11 @@ class FakeCutoutServer:
 class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         fake: FakeCutoutServer = self.server.fake  # type: ignore[attr-defined]
-        status, headers, body = fake.handle(self)
+        answer = fake.handle(self)
+        if answer is None:  # "hang": the client went away, or the fake gave up
+            self.close_connection = True
+            return
+        status, headers, body = answer
         try:
             self.send_response(status)
             for name, value in {**headers, "Content-Length": str(len(body))}.items():

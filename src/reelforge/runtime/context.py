@@ -30,6 +30,7 @@ from reelforge.settings import Settings
 # capability → "module:attribute" of its provider registry (imported on first use)
 REGISTRIES: dict[str, str] = {
     "image": "reelforge.providers.images:IMAGE_GENERATORS",
+    "cutout": "reelforge.providers.cutout.registry:CUTOUTS",
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from reelforge.spec.backgrounds import Background, ContactShadow
+from reelforge.spec.provider_names import CLOUD_CUTOUTS, CutoutMethod
 from reelforge.spec.timeline import (
     MOTION_PRESETS,
     KenBurns,
@@ -24,8 +25,6 @@ from reelforge.spec.timeline import (
 
 Mode = Literal["speed", "balanced", "premium"]
 MODES = ("speed", "balanced", "premium")
-CUTOUT_METHODS = ("auto", "key", "ml", "refine", "removebg", "photoroom", "clipdrop")
-CLOUD_CUTOUTS = ("removebg", "photoroom", "clipdrop")
 # Caption look when the spec sets none: a lower-third with a soft box, readable on any frame.
 CAPTION_DEFAULTS: dict[str, Any] = {"position": "bottom", "size": 0.055, "box": {}, "margin": 0.07,
                                     "fade_in": 0.3, "fade_out": 0.3}
@@ -70,9 +69,9 @@ class Subject(Strict):
 class CutoutSpec(Strict):
     """Which cut-out method separates a generated subject from its white backdrop."""
 
-    method: Literal["auto", "key", "ml", "refine", "removebg", "photoroom", "clipdrop"] | None = Field(
-        None, description="Default: auto in balanced mode, refine in premium. A cloud provider (removebg, "
-                          "photoroom, clipdrop) is a paid, cached call and needs its key.")
+    method: CutoutMethod | None = Field(
+        None, description="Default: auto in balanced mode, refine in premium. A cloud provider "
+                          f"({', '.join(CLOUD_CUTOUTS)}) is a paid, cached call and needs its key.")
     model: str = Field("u2netp", description="ML model for ml/refine/auto (`reelforge models list`).")
 
 

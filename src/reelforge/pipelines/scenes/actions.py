@@ -70,11 +70,20 @@ def decode_upright(data: bytes) -> Image.Image:
 
 
 def cut_subject(data: bytes, method: str, model: str, min_subject: float) -> tuple[bytes, dict[str, Any]]:
-    """The RGBA subject (PNG) and the cut-out's metadata; QAFailed when no subject is left."""
-    from reelforge.pipelines.cutout import crop_to_subject, cutout_result
+    """The RGBA subject (PNG) and the cut-out's metadata with a local method; QAFailed when no
+    subject is left."""
+    from reelforge.pipelines.cutout import cutout_result
 
     rgba = decode_upright(data)
     result = cutout_result(rgba, method, model=model)  # an already-transparent image keeps its alpha
+    del rgba
+    return subject_png(result, method, min_subject)
+
+
+def subject_png(result: Any, method: str, min_subject: float) -> tuple[bytes, dict[str, Any]]:
+    """The cut-out cropped to its subject (PNG) and its metadata; QAFailed when no subject is left."""
+    from reelforge.pipelines.cutout import crop_to_subject
+
     meta = result.metadata()
     qa = result.qa
     if qa is None or {"empty-mask", "full-mask"} & set(qa.flags) or qa.coverage < min_subject:
@@ -82,7 +91,7 @@ def cut_subject(data: bytes, method: str, model: str, min_subject: float) -> tup
         raise QAFailed(f"no subject left after the cut-out ({method}): coverage {coverage:.1%}, "
                        f"flags {', '.join(qa.flags) if qa else 'none'}", ["no-subject"])
     png = png_bytes(crop_to_subject(result.image, 0.02))
-    del result, rgba
+    del result
     release_memory()
     return png, meta
 
@@ -105,19 +114,31 @@ def _libc() -> Any:
 
 
 class CutoutSubject:
+    """A local method runs in the cut-out pool; a cloud one (the step names it as its provider) is
+    one request through the same adapter and helper as `reelforge cutout` (`cloud_cutout`), on
+    the event loop, gated, timed out and retried by the runtime."""
+
     kind = "scene.cutout"
     version = 1
+    capability = "cutout"
 
     async def run(self, ctx: StepContext) -> ActionResult:
         _, artifact = _single_input(ctx)
         data = await ctx.read(artifact)
         p = ctx.params
-        args = (data, p["method"], p["model"], p["min_subject"])
-        if ctx.step.provider:  # a cloud cut-out: network-bound, so a thread, not the process pool
-            png, meta = await asyncio.to_thread(cut_subject, *args)
+        if not ctx.step.provider:
+            png, meta = await ctx.run_cpu(cut_subject, data, p["method"], p["model"], p["min_subject"],
+                                          pool=CUTOUT_POOL)
+            return ActionResult([StepOutput(png, PNG, {"cutout": meta})], meta={"cutout": meta})
+        from reelforge.pipelines.cutout import _already_transparent, cloud_cutout, cutout_result
+
+        rgba = await asyncio.to_thread(decode_upright, data)
+        if _already_transparent(rgba):  # keeps its alpha: no call, nothing billed
+            result, billed = await asyncio.to_thread(cutout_result, rgba, "key"), 0
         else:
-            png, meta = await ctx.run_cpu(cut_subject, *args, pool=CUTOUT_POOL)
-        return ActionResult([StepOutput(png, PNG, {"cutout": meta})], billed=1, meta={"cutout": meta})
+            result, billed = await cloud_cutout(ctx, rgba.convert("RGB")), 1
+        png, meta = await asyncio.to_thread(subject_png, result, p["method"], p["min_subject"])
+        return ActionResult([StepOutput(png, PNG, {"cutout": meta})], billed=billed, meta={"cutout": meta})
 
 
 def background_png(spec: dict[str, Any], size: tuple[int, int], image_path: str | None) -> bytes:

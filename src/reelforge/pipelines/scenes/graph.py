@@ -22,7 +22,8 @@ from reelforge.pipelines.scenes.actions import (
 )
 from reelforge.pipelines.scenes.prompts import prompt_sent, scene_backdrop, scene_prompt
 from reelforge.runtime import Step
-from reelforge.spec.scenes import CLOUD_CUTOUTS, Scene, ScenesSpec
+from reelforge.spec.provider_names import CLOUD_CUTOUTS
+from reelforge.spec.scenes import Scene, ScenesSpec
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ from reelforge.runtime import (
 from reelforge.runtime.context import RuntimeContext
 from reelforge.settings import Settings
 from reelforge.spec.common import ASPECTS, RESOLUTIONS, even
-from reelforge.spec.scenes import CLOUD_CUTOUTS, ScenesSpec
+from reelforge.spec.provider_names import CLOUD_CUTOUTS
+from reelforge.spec.scenes import ScenesSpec
 
 
 @dataclass
@@ -220,10 +221,10 @@ class ScenesJob:
         method = self.spec.cutout_method
         if self.spec.mode == "speed" or method not in CLOUD_CUTOUTS:
             return
-        from reelforge.providers.cutout.registry import get_cutout_provider
+        from reelforge.providers.cutout.registry import CUTOUTS
 
-        ok, why = get_cutout_provider(method).availability()  # type: ignore[attr-defined]
-        if not ok:
+        why = CUTOUTS.check(method, self.settings).reason
+        if why is not None:
             from reelforge.errors import ProviderUnavailable
 
             raise ProviderUnavailable(f"cutout.method: the cut-out provider {method} is not usable: {why}",

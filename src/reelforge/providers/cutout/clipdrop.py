@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 
 from reelforge.providers.cutout.cloud import CloudCutout, header_number
+from reelforge.providers.limits import Limits
+from reelforge.settings import Settings
 
 
 class Clipdrop(CloudCutout):
@@ -23,7 +25,6 @@ class Clipdrop(CloudCutout):
     key_env = "CLIPDROP_API_KEY"
     key_header = "x-api-key"
     path = "/remove-background/v1"
-    base_url_setting = "clipdrop_base_url"
     key_url = "https://clipdrop.co/apis/account"
     top_up_url = "https://clipdrop.co/apis/account"
 
@@ -40,3 +41,7 @@ class Clipdrop(CloudCutout):
         if remaining is not None:
             details["remaining"] = remaining
         return details
+
+
+def create(settings: Settings, limits: Limits) -> Clipdrop:
+    return Clipdrop(settings, limits)

@@ -1,92 +1,50 @@
 """What every cloud background remover shares: one multipart POST of a PNG, an RGBA PNG back.
 
 A provider module (`removebg`, `photoroom`, `clipdrop`) declares its endpoint, auth header, form
-fields, error-body shape and credit headers; `CloudCutout` does the rest the same way for all:
-the key is checked before any request, each call has a timeout, 429/5xx/timeouts/connection errors
-are retried a bounded number of times with exponential backoff + jitter that honours `Retry-After`,
-401/402/403 and other 4xx fail at once with a message that says what to do, and the cut-out comes
-back the size of the input.
-"""
+fields, error-body shape and credit headers; `CloudCutout` does the rest the same way for all.
+An adapter makes exactly ONE request per `cut()`: it is an async client (httpx.AsyncClient) run
+as a runtime step, and the runtime owns the gate, the timeout (cancelling the task closes the
+request: nothing keeps running, nothing is billed twice) and the one retry layer. The adapter's
+job is to classify what the service answered into a `ProviderError` with a `reason` (and the
+Retry-After it asked for) using `reelforge.providers.errors`, and to hand back a cut-out the
+size of the input. Keys and base URLs come from the settings, never from `os.environ`."""
 
 from __future__ import annotations
 
+import asyncio
 import io
-import os
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 from PIL import Image, UnidentifiedImageError
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-    wait_random,
-)
-from tenacity.stop import stop_base
 
 from reelforge.errors import ProviderError, ProviderUnavailable
 from reelforge.imaging.cutout.result import CutoutResult
-from reelforge.logging import get_logger
-from reelforge.settings import get_settings
-
-log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: `attempts` in all, waits of `backoff`·2ⁿ (+ jitter) up to `max_backoff`."""
-
-    attempts: int = 4
-    backoff: float = 1.0
-    max_backoff: float = 30.0
-    # A Retry-After longer than this fails at once (with the wait in the message) instead of
-    # silently blocking the run for minutes.
-    max_retry_after: float = 120.0
-
-
-class _Transient(Exception):
-    """A failure another try can fix: 429, 5xx, a timeout or a connection error."""
-
-    def __init__(self, what: str, status: int | None = None, retry_after: float | None = None):
-        super().__init__(what)
-        self.what = what
-        self.status = status
-        self.retry_after = retry_after
+from reelforge.providers.errors import retry_after_from, status_error
+from reelforge.providers.limits import Limits
+from reelforge.settings import Settings
 
 
 class CloudCutout:
-    """Base of the cloud `Cutout` adapters; subclasses fill in the class attributes and hooks."""
+    """Base of the cloud cut-out adapters; subclasses fill in the class attributes and hooks."""
 
     name: str = ""  # registry name, also `CutoutResult.method`
     label: str = ""  # how the service calls itself, first word of every error message
-    key_env: str = ""  # environment variable holding the API key
+    key_env: str = ""  # environment variable holding the API key (Settings.<name>_api_key)
     key_header: str = ""  # request header carrying the key
     path: str = ""  # endpoint path below the base URL
-    base_url_setting: str = ""  # Settings field with the base URL (env REELFORGE_<NAME>_BASE_URL)
     key_url: str = ""  # where a user gets or checks a key
     top_up_url: str = ""  # where a user buys credits
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        base_url: str | None = None,
-        timeout: float = 60.0,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._api_key = api_key
-        self.base_url = (base_url or getattr(get_settings(), self.base_url_setting)).rstrip("/")
-        self.timeout = timeout
-        self.retry = retry or RetryPolicy()
-        self._sleep = sleep
+    def __init__(self, settings: Settings, limits: Limits | None = None) -> None:
+        secret = getattr(settings, f"{self.name}_api_key", None)
+        self._api_key = secret.get_secret_value().strip() if secret is not None else ""
+        self.base_url = str(getattr(settings, f"{self.name}_base_url")).rstrip("/")
+        # The runtime's timeout (limits.timeout_s) cancels the call first; httpx's own is a backstop.
+        self.timeout = (limits or Limits()).timeout_s + 5.0
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def endpoint(self) -> str:
@@ -110,81 +68,81 @@ class CloudCutout:
         """Credits charged / remaining and other facts the provider reports in headers."""
         return {}
 
-    # -- the Cutout protocol ----------------------------------------------------------------------
+    # -- the adapter ------------------------------------------------------------------------------
 
     def availability(self) -> tuple[bool, str]:
         """(usable, why) without any request: is a key configured?"""
-        if self._key():
+        if self._api_key:
             return True, f"{self.key_env} is set; endpoint {self.endpoint}"
         return False, f"set {self.key_env} (get a key at {self.key_url})"
 
-    def cut(self, image: Image.Image, *, keep_shadow: bool = False) -> CutoutResult:
+    async def cut(self, image: Image.Image, *, keep_shadow: bool = False) -> CutoutResult:
+        """One request: `image` in, its RGBA cut-out (the input's size) out; `ProviderError` with a
+        `reason` for anything else. Never retries — the runtime decides that."""
         key = self._require_key()
-        response = self._post(key, png_bytes(image), self.form_fields(keep_shadow))
-        cutout, warnings = self._decode(response, image.size)
+        png = await asyncio.to_thread(png_bytes, image)
+        response = await self._post(key, png, self.form_fields(keep_shadow))
+        cutout, warnings = await asyncio.to_thread(self._decode, response, image.size)
         details = {"provider": self.name, **self.response_details(response.headers),
                    **self.shadow_details(keep_shadow)}
         return CutoutResult(image=cutout, method=self.name, reason="requested", details=details,
                             warnings=warnings)
 
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
     # -- internals --------------------------------------------------------------------------------
 
-    def _key(self) -> str:
-        return (self._api_key or os.environ.get(self.key_env, "")).strip()
-
     def _require_key(self) -> str:
-        key = self._key()
-        if not key:
+        if not self._api_key:
             raise ProviderUnavailable(f"{self.label}: no API key",
                                       hint=f"set {self.key_env} (get a key at {self.key_url})")
-        return key
+        return self._api_key
 
-    def _post(self, key: str, png: bytes, fields: dict[str, str]) -> httpx.Response:
-        retrying = self._retrying()
+    def _client_here(self) -> httpx.AsyncClient:
+        """The adapter's client, bound to the running loop (a context may outlive one `asyncio.run`;
+        a client's connections belong to the loop that opened them)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout))
+            self._loop = loop
+        return self._client
+
+    async def _post(self, key: str, png: bytes, fields: dict[str, str]) -> httpx.Response:
         try:
-            with httpx.Client(timeout=httpx.Timeout(self.timeout)) as client:
-                return retrying(self._attempt, client, key, png, fields)
-        except _Transient as exc:
-            raise self._gave_up(exc, retrying.statistics.get("attempt_number", 1)) from exc
-
-    def _retrying(self) -> Retrying:
-        policy = self.retry
-        return Retrying(
-            stop=stop_after_attempt(policy.attempts) | _LongRetryAfter(policy.max_retry_after),
-            wait=_wait_honouring_retry_after(policy),
-            retry=retry_if_exception_type(_Transient),
-            sleep=self._sleep,
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
-
-    def _attempt(self, client: httpx.Client, key: str, png: bytes, fields: dict[str, str]) -> httpx.Response:
-        try:
-            response = client.post(self.endpoint, data=fields,
-                                   files={"image_file": ("image.png", png, "image/png")},
-                                   headers={self.key_header: key, "Accept": "image/png"})
+            response = await self._client_here().post(
+                self.endpoint, data=fields, files={"image_file": ("image.png", png, "image/png")},
+                headers={self.key_header: key, "Accept": "image/png"})
         except httpx.UnsupportedProtocol as exc:
-            raise ProviderError(self.label, f"bad endpoint {self.endpoint!r}: {exc}") from exc
+            raise ProviderError(self.label, f"bad endpoint {self.endpoint!r}: {exc}", reason="bad_request",
+                                hint=f"check REELFORGE_{self.name.upper()}_BASE_URL") from exc
         except httpx.TimeoutException as exc:
-            raise _Transient(f"no answer within {self.timeout:g} s ({type(exc).__name__})") from exc
+            raise ProviderError(self.label, f"no answer within {self.timeout:g} s ({type(exc).__name__})",
+                                retryable=True, reason="timeout") from exc
         except httpx.TransportError as exc:
-            raise _Transient(f"could not reach {self.base_url} ({type(exc).__name__}: {exc})") from exc
+            raise ProviderError(self.label, f"could not reach {self.base_url} ({type(exc).__name__}: {exc})",
+                                retryable=True, reason="connection",
+                                hint="check the network and the base URL") from exc
         if response.status_code == 200:
             return response
         raise self._status_error(response)
 
-    def _status_error(self, response: httpx.Response) -> Exception:
+    def _status_error(self, response: httpx.Response) -> ProviderError:
         status, detail = response.status_code, self._detail(response)
-        if status == 429 or status >= 500:
-            what = "rate limited" if status == 429 else "server error"
-            return _Transient(f"{what} ({status}): {detail}", status, retry_after_seconds(response.headers))
-        if status in (401, 403):
-            return ProviderError(self.label, f"{self.key_env} is rejected ({status}): {detail}; "
-                                             f"check the key at {self.key_url}", status=status)
         if status == 402:
-            return ProviderError(self.label, f"out of credits ({status}): top up at {self.top_up_url} "
-                                             f"({detail})", status=status)
-        return ProviderError(self.label, f"request rejected ({status}): {detail}", status=status)
+            return ProviderError(self.label, f"out of credits (402): top up at {self.top_up_url} ({detail})",
+                                 status=status, reason="payment_required", hint=f"buy credits at {self.top_up_url}")
+        if status in (401, 403):
+            return ProviderError(self.label, f"{self.key_env} is rejected ({status}): {detail}; check the key "
+                                             f"at {self.key_url}", status=status, reason="auth",
+                                 hint=f"set a valid key in {self.key_env}")
+        if 400 <= status < 500 and status not in (404, 408, 409, 425, 429):
+            return ProviderError(self.label, f"request rejected ({status}): {detail}", status=status,
+                                 reason="bad_request", hint="check the input image (format, size, content)")
+        return status_error(self.label, status, detail, key_env=self.key_env,
+                            retry_after=retry_after_from(response.headers))
 
     def _detail(self, response: httpx.Response) -> str:
         try:
@@ -192,20 +150,6 @@ class CloudCutout:
         except ValueError:
             detail = None
         return detail or response.text.strip()[:200] or response.reason_phrase or "no details"
-
-    def _gave_up(self, exc: _Transient, attempts: int) -> ProviderError:
-        if exc.retry_after and exc.retry_after > self.retry.max_retry_after:
-            message = (f"{exc.what}; the service asks to wait {exc.retry_after:g} s, longer than the "
-                       f"{self.retry.max_retry_after:g} s reelforge waits: try again later")
-        else:
-            message = f"{exc.what}; gave up after {attempts} attempt{'s' * (attempts != 1)}"
-        return ProviderError(self.label, message, status=exc.status, retryable=True)
-
-    def _log_retry(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning("cutout.retry", provider=self.name, attempt=state.attempt_number,
-                    wait_s=round(wait, 2), reason=str(exc))
 
     def _decode(self, response: httpx.Response, size: tuple[int, int]) -> tuple[Image.Image, list[str]]:
         image = self._open_image(response)
@@ -225,12 +169,13 @@ class CloudCutout:
                 image.load()
                 return image.copy()
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-            # Not retried: a 200 may already have been charged.
+            # Not retryable: a 200 may already have been charged.
             preview = response.content[:60]
             raise ProviderError(self.label, f"the response was not an image (HTTP 200, content-type "
                                             f"{response.headers.get('content-type')!r}, "
                                             f"{len(response.content)} bytes: {preview!r})",
-                                status=200) from exc
+                                status=200, reason="malformed",
+                                hint="check the base URL points at the real API (a proxy may answer instead)") from exc
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -241,48 +186,9 @@ def png_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """`Retry-After` as seconds from now (delta-seconds or an HTTP date); None when absent or bad."""
-    raw = (headers.get("retry-after") or "").strip()
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def header_number(headers: Mapping[str, str], name: str) -> float | None:
     """A numeric response header (credits etc.), or None when absent or not a number."""
     try:
         return float(headers[name])
     except (KeyError, ValueError):
         return None
-
-
-def _wait_honouring_retry_after(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
-    backoff = wait_exponential(multiplier=policy.backoff, max=policy.max_backoff) + wait_random(0, policy.backoff)
-
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        retry_after = exc.retry_after if isinstance(exc, _Transient) else None
-        return max(backoff(state), retry_after or 0.0)
-
-    return wait
-
-
-class _LongRetryAfter(stop_base):
-    """Stop when the service asks for a longer wait than `limit` seconds."""
-
-    def __init__(self, limit: float) -> None:
-        self.limit = limit
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        return isinstance(exc, _Transient) and (exc.retry_after or 0.0) > self.limit

@@ -30,3 +30,17 @@ class LocalCutout:
         if self.name == "auto":
             return True, f"local; keys plain backdrops, needs `reelforge models install {self.model}` for others"
         return False, f"run `reelforge models install {self.model}`"
+
+
+def _factory(name: str):  # type: ignore[no-untyped-def]
+    def create(settings: object, limits: object) -> LocalCutout:
+        return LocalCutout(name)
+
+    return create
+
+
+# registry factories ("reelforge.providers.cutout.local:create_auto", …)
+create_auto = _factory("auto")
+create_key = _factory("key")
+create_ml = _factory("ml")
+create_refine = _factory("refine")

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 
 from reelforge.providers.cutout.cloud import CloudCutout, header_number
+from reelforge.providers.limits import Limits
+from reelforge.settings import Settings
 
 
 class Photoroom(CloudCutout):
@@ -24,7 +26,6 @@ class Photoroom(CloudCutout):
     key_env = "PHOTOROOM_API_KEY"
     key_header = "x-api-key"
     path = "/v1/segment"
-    base_url_setting = "photoroom_base_url"
     key_url = "https://app.photoroom.com/api-dashboard"
     top_up_url = "https://app.photoroom.com/api-dashboard"
 
@@ -45,3 +46,7 @@ class Photoroom(CloudCutout):
     def response_details(self, headers: httpx.Headers) -> dict[str, Any]:
         score = header_number(headers, "x-uncertainty-score")
         return {} if score is None else {"uncertainty": score}
+
+
+def create(settings: Settings, limits: Limits) -> Photoroom:
+    return Photoroom(settings, limits)

@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 
 from reelforge.providers.cutout.cloud import CloudCutout, header_number
+from reelforge.providers.limits import Limits
+from reelforge.settings import Settings
 
 
 class RemoveBg(CloudCutout):
@@ -23,7 +25,6 @@ class RemoveBg(CloudCutout):
     key_env = "REMOVEBG_API_KEY"
     key_header = "X-Api-Key"
     path = "/v1.0/removebg"
-    base_url_setting = "removebg_base_url"
     key_url = "https://www.remove.bg/dashboard#api-key"
     top_up_url = "https://www.remove.bg/pricing"
 
@@ -62,3 +63,7 @@ def _describe(error: dict[str, Any]) -> str:
     if error.get("detail"):
         text += f": {error['detail']}"
     return text
+
+
+def create(settings: Settings, limits: Limits) -> RemoveBg:
+    return RemoveBg(settings, limits)
