@@ -85,6 +85,22 @@ class Settings(BaseSettings):
     sdwebui_model: str | None = Field(default=None, description="Checkpoint to select per request (optional).")
     sdwebui_auth: str | None = Field(default=None, description="user:password for a server started with --api-auth.")
 
+    # --- service (`reelforge serve`, `reelforge jobs`) ---------------------------------------
+    api_keys: str = Field(default="", description="Comma list of API keys accepted on /v1 (Bearer or X-API-Key); "
+                                                  "empty = no auth (loopback only unless --insecure).")
+    max_upload_mb: float = Field(default=512, gt=0, description="Largest upload accepted by POST /v1/uploads.")
+    max_request_mb: float = Field(default=2, gt=0, description="Largest request body on every other route.")
+    cors_origins: str = Field(default="", description="Comma list of origins allowed by CORS (default: none).")
+    server_url: str = Field(default="http://127.0.0.1:8000", description="Server `reelforge jobs` talks to.")
+    fetch_max_mb: float = Field(default=512, gt=0, description="Largest file a spec's http(s) URL may download.")
+    fetch_timeout_s: float = Field(default=60, gt=0, description="Time limit of one URL download.")
+
+    def key_list(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    def cors_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'runs.sqlite'}"
