@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     max_request_mb: float = Field(default=2, gt=0, description="Largest request body on every other route.")
     cors_origins: str = Field(default="", description="Comma list of origins allowed by CORS (default: none).")
     server_url: str = Field(default="http://127.0.0.1:8000", description="Server `reelforge jobs` talks to.")
+    api_key: str = Field(default="", description="Key `reelforge jobs` sends to the server (one of its API keys).")
     fetch_max_mb: float = Field(default=512, gt=0, description="Largest file a spec's http(s) URL may download.")
     fetch_timeout_s: float = Field(default=60, gt=0, description="Time limit of one URL download.")
 

@@ -56,6 +56,8 @@ class ImageSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     prompt: str = Field(min_length=1, max_length=8000, description="What to draw.")
+    more_prompts: list[str] = Field(default_factory=list, max_length=500,
+                                    description="A batch: more prompts drawn with the same options, one step each.")
     count: int = Field(1, ge=1, le=16, description="How many images.")
     aspect: str = Field("1:1", description="Aspect ratio, e.g. 16:9.")
     provider: str | None = Field(None, description="Image provider (default REELFORGE_IMAGE_PROVIDER).")
@@ -67,9 +69,10 @@ class ImageSpec(BaseModel):
 def build_image(spec: ImageSpec, options: JobOptions, settings: Settings, workdir: Path) -> Any:
     from reelforge.pipelines.images import ImageItem, ImageJob
 
-    item = ImageItem(spec.prompt, spec.count, spec.aspect, tuple(Path(r) for r in spec.refs), spec.seed,
-                     spec.negative_prompt, source="spec")
-    return ImageJob([item], _out(workdir), spec.provider or settings.image_provider, settings,
+    items = [ImageItem(prompt, spec.count, spec.aspect, tuple(Path(r) for r in spec.refs), spec.seed,
+                       spec.negative_prompt, source=f"spec.prompt[{n}]") for n, prompt in
+             enumerate([spec.prompt, *spec.more_prompts])]
+    return ImageJob(items, _out(workdir), spec.provider or settings.image_provider, settings,
                     budget_usd=options.budget_usd, refresh=tuple(options.refresh))
 
 
