@@ -27,6 +27,17 @@ def spec_problem(exc: SpecError) -> dict[str, Any]:
 
 
 def install(app: FastAPI) -> None:
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        from reelforge.spec.loader import format_loc
+
+        problems = [{"field": format_loc(tuple(e["loc"][1:] if e["loc"][:1] == ("body",) else e["loc"])) or "body",
+                     "message": str(e["msg"])} for e in exc.errors()]
+        return JSONResponse({"detail": "the request is not valid", "problems": problems, "hint": None},
+                            status_code=422)
+
     @app.exception_handler(SpecError)
     async def _spec(request: Request, exc: SpecError) -> JSONResponse:
         return JSONResponse(spec_problem(exc), status_code=422)

@@ -24,7 +24,7 @@ from reelforge.service.schemas import (
 from reelforge.service.security import key_ok, link_token, presented_key, require_key
 from reelforge.service.store import FINISHED
 
-router = APIRouter(prefix="/v1", tags=["jobs"])
+router = APIRouter(prefix="/v1", tags=["jobs"], responses={400: {"description": "the body is not well-formed (JSON or multipart)"}, 401: {"description": "a valid API key is required"}, 422: {"model": SpecProblem, "description": "invalid request; each problem names its field"}})
 authed = [Depends(require_key)]
 NOT_FOUND = {404: {"description": "no such job"}}
 INVALID = {422: {"model": SpecProblem, "description": "the spec is invalid (each problem names its field)"}}

@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
 
 from reelforge.service.files import check_image, safe_name, sniff
-from reelforge.service.schemas import UploadOut
+from reelforge.service.schemas import SpecProblem, UploadOut
 from reelforge.service.security import require_key
 
-router = APIRouter(prefix="/v1", tags=["uploads"], dependencies=[Depends(require_key)])
+router = APIRouter(prefix="/v1", tags=["uploads"], dependencies=[Depends(require_key)], responses={400: {"description": "the body is not well-formed (JSON or multipart)"}, 401: {"description": "a valid API key is required"}, 422: {"model": SpecProblem, "description": "invalid request; each problem names its field"}})
 CHUNK = 1 << 20
 
 
