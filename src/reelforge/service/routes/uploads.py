@@ -25,7 +25,7 @@ async def upload(request: Request, file: UploadFile) -> UploadOut:
     limit = int(state.settings.max_upload_mb * 1024 * 1024)
     tmp_dir = state.settings.data_dir / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=tmp_dir, delete=False, prefix="upload-")
+    handle = tempfile.NamedTemporaryFile(dir=tmp_dir, delete=False, prefix="upload-")  # noqa: SIM115 (closed below; kept for put_file)
     tmp = Path(handle.name)
     try:
         digest, size, head = hashlib.sha256(), 0, b""
