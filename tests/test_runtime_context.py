@@ -35,6 +35,7 @@ from reelforge.runtime import (
 )
 from reelforge.runtime.context import RuntimeContext
 from reelforge.runtime.operations import OperationStatus
+from reelforge.runtime.records import HEAD
 from reelforge.runtime.pricing import Price, PricingTable
 from reelforge.settings import Settings
 
@@ -415,4 +416,4 @@ def test_a_database_from_before_migrations_is_upgraded_in_place(tmp_path: Path) 
     store.save_operation("k" * 64, "veo", "clip.generate", {"name": "operations/1"})
     assert store.load_operation("k" * 64) == ({"name": "operations/1"}, "pending")
     version = sqlite3.connect(path).execute("SELECT version_num FROM alembic_version").fetchone()
-    assert version == ("0002",)
+    assert version == (HEAD,)

@@ -135,6 +135,23 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("REELFORGE_CLIPDROP_API_KEY", "CLIPDROP_API_KEY"),
         description="Clipdrop API key.")
 
+    # --- service (`reelforge serve`, `reelforge jobs`) ---------------------------------------
+    api_keys: str = Field(default="", description="Comma list of API keys accepted on /v1 (Bearer or X-API-Key); "
+                                                  "empty = no auth (loopback only unless --insecure).")
+    max_upload_mb: float = Field(default=512, gt=0, description="Largest upload accepted by POST /v1/uploads.")
+    max_request_mb: float = Field(default=2, gt=0, description="Largest request body on every other route.")
+    cors_origins: str = Field(default="", description="Comma list of origins allowed by CORS (default: none).")
+    server_url: str = Field(default="http://127.0.0.1:8000", description="Server `reelforge jobs` talks to.")
+    api_key: str = Field(default="", description="Key `reelforge jobs` sends to the server (one of its API keys).")
+    fetch_max_mb: float = Field(default=512, gt=0, description="Largest file a spec's http(s) URL may download.")
+    fetch_timeout_s: float = Field(default=60, gt=0, description="Time limit of one URL download.")
+
+    def key_list(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    def cors_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'runs.sqlite'}"

@@ -361,6 +361,11 @@ def _register_subcommands() -> None:
     app.command("cutout")(cutout_cli.cutout)
     app.add_typer(cutout_cli.models_app, name="models")
     register_generation(app)
+    from reelforge.cli import jobs as jobs_cli
+    from reelforge.cli.serve import serve
+
+    app.command("serve")(serve)
+    app.add_typer(jobs_cli.jobs_app, name="jobs")
 
 
 _register_subcommands()

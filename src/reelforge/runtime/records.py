@@ -109,7 +109,7 @@ def open_database(url: str) -> Engine:
     return engine
 
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 def migrate(engine: Engine) -> None:

@@ -1,0 +1,47 @@
+"""`reelforge serve`: the HTTP service (FastAPI app from `create_app`, served by uvicorn)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import Annotated
+
+import typer
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to bind (127.0.0.1 = this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    workers: Annotated[int | None, typer.Option("--workers", help="Jobs run at once (default: the number of cores); "
+                                                                  "the rest queue in order.")] = None,
+    insecure: Annotated[bool, typer.Option("--insecure", help="Allow a non-loopback address without "
+                                                              "REELFORGE_API_KEYS.")] = False,
+) -> None:
+    """Serve the job API, live progress and the web UI (open http://HOST:PORT/)."""
+    from reelforge.settings import get_settings
+
+    settings = get_settings()
+    if not _loopback(host) and not settings.key_list() and not insecure:
+        typer.secho(f"error: refusing to listen on {host} without API keys: anyone who can reach it could run "
+                    "paid jobs.\n  fix: set REELFORGE_API_KEYS=key1,key2 (clients send Authorization: Bearer KEY), "
+                    "or bind 127.0.0.1, or pass --insecure", fg="red", err=True)
+        raise typer.Exit(2)
+    if workers is not None and workers < 1:
+        typer.secho("error: --workers must be at least 1", fg="red", err=True)
+        raise typer.Exit(2)
+    import uvicorn
+
+    from reelforge.service.app import create_app
+
+    app = create_app(settings, workers=workers or os.cpu_count() or 1)
+    typer.echo(f"reelforge service on http://{host}:{port}/  (API docs: /docs, data: {settings.data_dir})")
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)

@@ -1,0 +1,215 @@
+"""Job kinds the service runs: kind → the spec model (the one the CLI validates with), the
+fields of the spec that name files, and a builder `build(spec, options, settings, workdir) ->
+job`. A new pipeline (product-shots, clip, story) is one more `JobKind` in `KINDS`. The service
+holds no pipeline logic: builders only construct today's job objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reelforge.errors import SpecError
+from reelforge.settings import Settings
+
+
+class JobOptions(BaseModel):
+    """How to run a job (not what it makes)."""
+
+    model_config = ConfigDict(extra="forbid")
+    budget_usd: float | None = Field(None, ge=0, description="Refuse a call that would take the cost past this.")
+    refresh: list[str] = Field(default_factory=list, description="Step kinds or ids to redo instead of reusing.")
+
+
+Builder = Callable[[Any, JobOptions, Settings, Path], Any]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    kind: str
+    title: str
+    description: str
+    model: type[BaseModel]
+    build: Builder
+    path_fields: tuple[str, ...] = ()  # dotted paths, `*` = every list item; values are upload:/job:/URLs
+    validate: Callable[[Any], Any] | None = None  # default: validate_model(model, ...)
+
+    def parse(self, spec: Any) -> Any:
+        from reelforge.spec.loader import validate_model
+
+        if self.validate is not None:
+            return self.validate(spec)
+        return validate_model(self.model, spec, what=f"{self.kind} spec")
+
+
+def _out(workdir: Path) -> Path:
+    return workdir / "out"
+
+
+# --- image -------------------------------------------------------------------------------------
+
+class ImageSpec(BaseModel):
+    """Images from a prompt (`reelforge image`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    prompt: str = Field(min_length=1, max_length=8000, description="What to draw.")
+    more_prompts: list[str] = Field(default_factory=list, max_length=500,
+                                    description="A batch: more prompts drawn with the same options, one step each.")
+    count: int = Field(1, ge=1, le=16, description="How many images.")
+    aspect: str = Field("1:1", description="Aspect ratio, e.g. 16:9.")
+    provider: str | None = Field(None, description="Image provider (default REELFORGE_IMAGE_PROVIDER).")
+    refs: list[str] = Field(default_factory=list, description="Reference images (upload:, job: or URLs).")
+    seed: int | None = Field(None, description="Seed, where the provider supports one.")
+    negative_prompt: str | None = Field(None, description="What to avoid.")
+
+
+def build_image(spec: ImageSpec, options: JobOptions, settings: Settings, workdir: Path) -> Any:
+    from reelforge.pipelines.images import ImageItem, ImageJob
+
+    items = [ImageItem(prompt, spec.count, spec.aspect, tuple(Path(r) for r in spec.refs), spec.seed,
+                       spec.negative_prompt, source=f"spec.prompt[{n}]") for n, prompt in
+             enumerate([spec.prompt, *spec.more_prompts])]
+    return ImageJob(items, _out(workdir), spec.provider or settings.image_provider, settings,
+                    budget_usd=options.budget_usd, refresh=tuple(options.refresh))
+
+
+# --- text --------------------------------------------------------------------------------------
+
+class TextSpec(BaseModel):
+    """Styled text as a transparent PNG (`reelforge text`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=2000, description="The words (newlines break lines).")
+    style: str | None = Field(None, description="Preset name (sale-badge, neon, gold-3d, …).")
+    engine: Literal["local", "ai"] = Field("local", description="local typographic engine, or ai (an image provider).")
+    provider: str | None = Field(None, description="With engine ai: the image provider.")
+    font: str | None = Field(None, description="Font family.")
+    size: float | None = Field(None, gt=0, le=2000, description="Font size in pixels.")
+    color: str | None = Field(None, description="Solid fill colour.")
+    width: int | None = Field(None, gt=0, le=8192, description="Wrap at this width (px).")
+    height: int | None = Field(None, gt=0, le=8192, description="With width: fit the text into this box.")
+
+
+def build_text(spec: TextSpec, options: JobOptions, settings: Settings, workdir: Path) -> Any:
+    from reelforge.pipelines.text import ai_job, resolve_style, style_overrides
+    from reelforge.service.threadjobs import SavingJob, local_text_job
+
+    style = resolve_style(spec.style, style_overrides(spec.font, spec.size, spec.color, spec.width, spec.height))
+    output = _out(workdir) / "text.png"
+    if spec.engine == "ai":
+        job = ai_job(spec.text, style, provider=spec.provider, settings=settings, budget_usd=options.budget_usd,
+                     refresh=tuple(options.refresh))
+        return SavingJob(job, output)
+    return local_text_job(spec.text, style, output)
+
+
+# --- scenes ------------------------------------------------------------------------------------
+
+def build_scenes(spec: Any, options: JobOptions, settings: Settings, workdir: Path) -> Any:
+    from reelforge.pipelines.scenes.job import ScenesJob
+
+    return ScenesJob(spec, _out(workdir) / "scenes.mp4", settings, budget_usd=options.budget_usd,
+                     refresh=tuple(options.refresh))
+
+
+# --- render (timeline) -------------------------------------------------------------------------
+
+def validate_render(doc: Any) -> Any:
+    from reelforge.spec.loader import validate_timeline
+
+    return validate_timeline(doc, source="spec")
+
+
+def build_render(timeline: Any, options: JobOptions, settings: Settings, workdir: Path) -> Any:
+    from reelforge.service.threadjobs import render_job
+
+    ext = {"webm": ".webm", "webm-alpha": ".webm", "mov-prores": ".mov", "gif": ".gif"}.get(timeline.output.format, ".mp4")
+    return render_job(timeline, _out(workdir) / f"video{ext}")
+
+
+# --- cut-out -----------------------------------------------------------------------------------
+
+class CutoutSpec(BaseModel):
+    """Transparent cut-outs of images (`reelforge cutout`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    inputs: list[str] = Field(min_length=1, max_length=100, description="Images (upload:, job: or URLs).")
+    method: Literal["auto", "key", "ml", "refine", "removebg", "photoroom", "clipdrop"] = Field(
+        "auto", description="auto picks keying for plain backgrounds, else the ML model.")
+    model: str = Field("u2netp", description="ML model for ml/refine/auto.")
+    keep_shadow: bool = Field(False, description="Keep the subject's shadow.")
+    background: str | None = Field(None, description="A colour to composite onto (default: transparent).")
+    crop: bool = Field(False, description="Crop to the subject.")
+    margin: float = Field(0.04, ge=0, le=1, description="Margin around the subject when cropping.")
+
+
+def build_cutout(spec: CutoutSpec, options: JobOptions, settings: Settings, workdir: Path) -> Any:
+    from reelforge.pipelines.cutout import CutoutOptions
+    from reelforge.service.threadjobs import cutout_job
+
+    opts = CutoutOptions(method=spec.method, model=spec.model, keep_shadow=spec.keep_shadow,
+                         background=spec.background, crop=spec.crop, margin=spec.margin)
+    return cutout_job([Path(p) for p in spec.inputs], _out(workdir), opts)
+
+
+# --- overlay -----------------------------------------------------------------------------------
+
+def _overlay_model() -> type[BaseModel]:
+    from reelforge.spec.overlay import OverlayJob
+
+    class OverlaySpec(OverlayJob):
+        """Overlays burned into videos (`reelforge overlay`)."""
+
+        videos: list[str] = Field(min_length=1, max_length=50, description="Videos (upload:, job: or URLs).")
+
+    return OverlaySpec
+
+
+def build_overlay(spec: Any, options: JobOptions, settings: Settings, workdir: Path) -> Any:
+    from reelforge.service.threadjobs import overlay_job
+    from reelforge.spec.overlay import OverlayJob
+
+    job = OverlayJob.model_validate(spec.model_dump(exclude={"videos"}, exclude_unset=True))
+    return overlay_job([Path(v) for v in spec.videos], job, _out(workdir))
+
+
+def _kinds() -> dict[str, JobKind]:
+    from reelforge.spec.scenes import ScenesSpec
+    from reelforge.spec.timeline import Timeline
+
+    kinds = [
+        JobKind("render", "Render a timeline", "A timeline spec rendered to a video by one FFmpeg run.", Timeline,
+                build_render, ("clips.*.layers.*.path", "audio.music.path"), validate_render),
+        JobKind("scenes", "Scenes video", "Scene prompts or images → a finished video with motion and captions.",
+                ScenesSpec, build_scenes, ("scenes.*.image", "music", "music.path")),
+        JobKind("cutout", "Cut-out", "Transparent cut-outs of product photos.", CutoutSpec, build_cutout,
+                ("inputs.*",)),
+        JobKind("text", "Styled text", "Text in a style as a transparent PNG.", TextSpec, build_text),
+        JobKind("overlay", "Overlay", "A text or image overlay burned into videos.", _overlay_model(),
+                build_overlay, ("videos.*", "overlays.*.image")),
+        JobKind("image", "Images", "Images from a prompt with an image provider.", ImageSpec, build_image,
+                ("refs.*",)),
+    ]
+    return {k.kind: k for k in kinds}
+
+
+_KINDS: dict[str, JobKind] | None = None
+
+
+def kinds() -> dict[str, JobKind]:
+    """Every job kind, by name (built on first use: spec models import pydantic schemas)."""
+    global _KINDS
+    if _KINDS is None:
+        _KINDS = _kinds()
+    return _KINDS
+
+
+def get_kind(kind: str) -> JobKind:
+    found = kinds().get(kind)
+    if found is None:
+        raise SpecError(f"unknown job kind {kind!r}", problems=[("kind", None, f"use one of {', '.join(kinds())}")],
+                        hint="GET /v1/kinds lists them")
+    return found
