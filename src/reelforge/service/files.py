@@ -67,6 +67,17 @@ def check_image(path: Path) -> None:
                          hint="scale it down before uploading")
 
 
+def check_font(path: Path) -> None:
+    """Refuse a "font" that fontTools cannot read (its four magic bytes alone prove nothing)."""
+    from fontTools.ttLib import TTFont
+
+    try:
+        with TTFont(path, lazy=True) as font:
+            font["cmap"]  # noqa: B018 (reading a table is the check)
+    except Exception as exc:
+        raise InputError(f"the file is not a readable font ({type(exc).__name__})", field="file") from None
+
+
 def safe_name(filename: str) -> str:
     """A plain file name from whatever a client sent (no folders, no odd characters)."""
     base = re.split(r"[\\/]", filename or "")[-1]

@@ -101,6 +101,6 @@ async def resolve_references(doc: Any, path_fields: tuple[str, ...], *, store: J
             name = safe_name(value.split("?")[0].rstrip("/").rsplit("/", 1)[-1])
             path, media_type = await downloader.download(value, inputs / f"{n:02d}-{name}", field=where)
             if not Path(name).suffix and media_type.split(";")[0] in EXTENSIONS:
-                path = path.rename(path.with_suffix(EXTENSIONS[media_type.split(";")[0]]))
+                path = path.rename(path.with_suffix(EXTENSIONS[media_type.split(";")[0]]))  # atomic rename (same folder)
             container[key] = str(path)
     return doc

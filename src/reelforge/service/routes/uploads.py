@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
 
-from reelforge.service.files import check_image, safe_name, sniff
+from reelforge.service.files import check_font, check_image, safe_name, sniff
 from reelforge.service.schemas import SpecProblem, UploadOut
 from reelforge.service.security import require_key
 
@@ -43,6 +43,8 @@ async def upload(request: Request, file: UploadFile) -> UploadOut:
                                      "(PNG, JPEG, WebP, GIF, MP4, MOV, WebM, MP3, WAV, TTF, OTF)")
         if media_type.startswith("image/"):
             await asyncio.to_thread(check_image, tmp)
+        elif media_type.startswith("font/"):
+            await asyncio.to_thread(check_font, tmp)
         artifact: Any = await asyncio.to_thread(state.ctx.store.put_file, tmp, media_type,
                                                 {"filename": safe_name(file.filename or "")})
         row = await asyncio.to_thread(state.store.add_upload, safe_name(file.filename or "file"), media_type, size,
