@@ -35,8 +35,8 @@ from reelforge.runtime import (
 )
 from reelforge.runtime.context import RuntimeContext
 from reelforge.runtime.operations import OperationStatus
-from reelforge.runtime.records import HEAD
 from reelforge.runtime.pricing import Price, PricingTable
+from reelforge.runtime.records import HEAD
 from reelforge.settings import Settings
 
 PRICING = PricingTable("2025-10-01", (Price("fake", "*", "image", 0.04), Price("veo", "*", "second", 0.5)))
