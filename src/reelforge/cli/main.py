@@ -57,21 +57,23 @@ def render(
 ) -> None:
     """Render a timeline spec to a video file."""
     from reelforge.errors import ReelforgeError
-    from reelforge.render.api import render as do_render
+    from reelforge.pipelines.render import RenderJob
     from reelforge.render.api import shell_command
 
     _check_choice("--preset", preset, ("draft", "standard", "high"))
     _check_choice("--format", fmt, ("mp4", "mp4-h265", "webm", "webm-alpha", "mov-prores", "gif"))
     _check_choice("--hardware", hardware, ("none", "nvenc", "vaapi", "qsv"))
+    job = RenderJob(spec, output, quality=preset, fmt=fmt, hardware=hardware)
     try:
         if dry_run:
-            result = do_render(spec, output, quality=preset, fmt=fmt, hardware=hardware, dry_run=True)
+            result = job.plan()
             _print_warnings(result.warnings)
             for argv in result.commands:
                 typer.echo(shell_command(argv))
             return
-        with _progress_bar(f"rendering {output.name}") as on_progress:
-            result = do_render(spec, output, quality=preset, fmt=fmt, hardware=hardware, on_progress=on_progress)
+        with _progress_bar(f"rendering {output.name}") as on_event:
+            job.on_event = on_event
+            result = job.run()
     except ReelforgeError as exc:
         _fail(exc)
     _print_warnings(result.warnings)
@@ -376,7 +378,7 @@ def _print_warnings(warnings: tuple[str, ...]) -> None:
 
 
 class _progress_bar:
-    """A rich progress bar with ETA fed by ffmpeg's -progress reports (silent when not a TTY)."""
+    """A rich progress bar with ETA fed by a job's step.progress events (silent when not a TTY)."""
 
     def __init__(self, description: str) -> None:
         from rich.progress import (
@@ -393,15 +395,17 @@ class _progress_bar:
         self.description = description
         self.task: Any = None
 
-    def __enter__(self) -> Callable[[Any, float], None]:
+    def __enter__(self) -> Callable[[Any], None]:
         self.progress.start()
 
-        def on_progress(p: Any, total: float) -> None:
+        def on_event(event: Any) -> None:
+            if event.type != "step.progress":
+                return
             if self.task is None:
-                self.task = self.progress.add_task(self.description, total=max(total, 0.001))
-            self.progress.update(self.task, completed=total if p.done else min(p.out_seconds, total))
+                self.task = self.progress.add_task(self.description, total=1.0)
+            self.progress.update(self.task, completed=event.data.get("overall", event.data["fraction"]))
 
-        return on_progress
+        return on_event
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
