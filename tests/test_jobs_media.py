@@ -177,3 +177,71 @@ def test_the_sync_render_works_inside_a_running_loop(tmp_path: Path) -> None:
 
     result = asyncio.run(main())
     assert result.output.is_file()  # type: ignore[attr-defined]
+
+
+# --- overlay ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def overlay_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from .conftest import run_ffmpeg
+
+    folder = tmp_path_factory.mktemp("overlay-jobs")
+    for name, color in (("a", "red"), ("b", "blue")):
+        run_ffmpeg("-f", "lavfi", "-i", f"color=c={color}:s=160x120:r=25:d=1", "-c:v", "libx264",
+                   "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(folder / f"{name}.mp4"))
+    (folder / "broken.mp4").write_bytes(b"this is not a video")
+    return folder
+
+
+def overlay_spec():  # type: ignore[no-untyped-def]
+    from reelforge.spec.overlay import OverlayJob
+
+    return OverlayJob.model_validate({"overlays": [{"text": "HI", "position": "center"}]})
+
+
+def test_an_overlay_batch_reports_each_video_and_goes_on_past_a_bad_one(tmp_path: Path, overlay_inputs: Path,
+                                                                         context: RuntimeContext) -> None:
+    from reelforge.pipelines.overlay import OverlayBatchJob
+
+    events: list[Event] = []
+    job = OverlayBatchJob([overlay_inputs], overlay_spec(), tmp_path / "out", jobs=2)
+    result = asyncio.run(job.arun(context, events.append))
+    assert [r.video.name for r in result.failed] == ["broken.mp4"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mp4", "b.mp4"]
+    finished = sorted(Path(e.step).name for e in events if e.type == "step.finished")
+    failed = [Path(e.step).name for e in events if e.type == "step.failed"]
+    assert finished == ["a.mp4", "b.mp4"] and failed == ["broken.mp4"]
+    assert events[0].type == "run.started" and events[0].data["steps"] == 3
+    assert events[-1].type == "run.finished"
+    assert events[-1].data["summary"]["succeeded"] == 2 and events[-1].data["summary"]["failed"] == 1
+    assert {e.run_id for e in events} == {events[0].run_id}
+    for name in ("a.mp4", "b.mp4"):  # each video's steps come in order
+        own = [e.type for e in events if e.step and Path(e.step).name == name]
+        assert own[0] == "step.started" and own[-1] == "step.finished"
+
+
+def test_cancelling_an_overlay_batch_kills_its_ffmpeg(tmp_path: Path, context: RuntimeContext) -> None:
+    from reelforge.pipelines.overlay import OverlayBatchJob
+
+    from .conftest import run_ffmpeg
+
+    source = tmp_path / "in"
+    source.mkdir()
+    for name in ("x", "y"):
+        run_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=1280x720:r=30:d=20", "-c:v", "libx264", "-preset", "ultrafast",
+                   "-pix_fmt", "yuv420p", str(source / f"{name}.mp4"))
+    out = tmp_path / "out"
+    token = CancelToken()
+
+    def sink(event: Event) -> None:
+        if event.type == "step.progress":
+            token.cancel()
+
+    job = OverlayBatchJob([source], overlay_spec(), out, jobs=2)
+    began = time.monotonic()
+    with pytest.raises(JobCancelled):
+        asyncio.run(job.arun(context, sink, token))
+    assert time.monotonic() - began < 20
+    assert ffmpeg_children() == []
+    assert not out.exists() or list(out.iterdir()) == []

@@ -263,14 +263,14 @@ def overlay(
 ) -> None:
     """Burn an image or styled text onto videos (audio copied untouched), one ffmpeg run each."""
     from reelforge.errors import ReelforgeError
-    from reelforge.pipelines.overlay import overlay_batch
+    from reelforge.pipelines.overlay import OverlayBatchJob
 
     try:
         job = _overlay_job(spec, image, words, {"style": style, "engine": engine, "provider": provider}, position,
                            margin, scale, opacity, start, end, fade,
                            {"format": fmt, "codec": codec, "crf": crf, "preset": preset})
         with _BatchProgress() as progress:
-            result = overlay_batch(videos, job, output, jobs=jobs, on_event=progress.handle)
+            result = OverlayBatchJob(videos, job, output, jobs, on_event=progress.handle).run()
     except ReelforgeError as exc:
         _fail(exc)
     _print_batch_summary(result)
@@ -305,7 +305,7 @@ def _overlay_job(spec: Path | None, image: Path | None, words: str | None, text_
 
 
 class _BatchProgress:
-    """Overall and per-file bars from overlay events (silent when stderr is not a terminal)."""
+    """Overall and per-file bars from the overlay job's events (silent when stderr is not a terminal)."""
 
     def __init__(self) -> None:
         from rich.console import Console
@@ -329,13 +329,15 @@ class _BatchProgress:
         return self
 
     def handle(self, event: Any) -> None:
-        if event.kind == "start":
-            self.tasks[event.video] = self.progress.add_task(f"  {event.video.name}", total=None)
-        elif event.kind == "progress" and event.total_seconds:
-            self.progress.update(self.tasks[event.video], total=event.total_seconds,
-                                 completed=min(event.done_seconds, event.total_seconds))
-        elif event.kind in ("done", "failed"):
-            self.progress.remove_task(self.tasks.pop(event.video))
+        """Runtime events of the overlay job: one step per video."""
+        if event.type == "run.started":
+            self.progress.update(self.overall, total=event.data["steps"])
+        elif event.type == "step.started":
+            self.tasks[event.step] = self.progress.add_task(f"  {event.data['label']}", total=1.0)
+        elif event.type == "step.progress" and event.step in self.tasks:
+            self.progress.update(self.tasks[event.step], completed=event.data["fraction"])
+        elif event.type in ("step.finished", "step.failed") and event.step in self.tasks:
+            self.progress.remove_task(self.tasks.pop(event.step))
             self.progress.advance(self.overall)
 
     def __exit__(self, *exc: object) -> None:
