@@ -245,3 +245,37 @@ def test_cancelling_an_overlay_batch_kills_its_ffmpeg(tmp_path: Path, context: R
     assert time.monotonic() - began < 20
     assert ffmpeg_children() == []
     assert not out.exists() or list(out.iterdir()) == []
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["local", "ai"])
+def test_the_text_job_runs_either_engine_with_events(tmp_path: Path, engine: str) -> None:
+    from reelforge.pipelines.text import TextJob
+    from reelforge.settings import get_settings
+
+    events: list[Event] = []
+    out = tmp_path / f"{engine}.png"
+    job = TextJob("SALE", "sale-badge", engine=engine, output=out, provider="local" if engine == "ai" else None,
+                  on_event=events.append, settings=get_settings())
+    plan = job.plan()
+    if engine == "local":
+        assert plan.cost_usd == 0.0 and plan.engine == "local"
+    else:
+        assert plan.provider == "local" and plan.plan.calls >= 0
+    image = job.run()
+    assert image.mode == "RGBA" and out.is_file()
+    assert events[0].type == "run.started" and events[-1].type == "run.finished"
+    assert events[-1].data["state"] == "succeeded"
+    assert any(e.type in ("step.finished", "step.cached") for e in events)
+
+
+def test_a_cancelled_text_job_raises_job_cancelled(tmp_path: Path, context: RuntimeContext) -> None:
+    from reelforge.pipelines.text import TextJob
+
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(JobCancelled):
+        asyncio.run(TextJob("SALE", output=tmp_path / "x.png").arun(context, None, token))
+    assert not (tmp_path / "x.png").exists()

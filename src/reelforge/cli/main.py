@@ -174,7 +174,7 @@ def text(
         if not words or (output is None and not dry_run):
             _fail(_usage('give the text and -o OUT.png, e.g. reelforge text "SALE 50% OFF" --style sale-badge -o sale.png'))
         assert words is not None
-        from reelforge.pipelines.text import render_text_png, style_overrides
+        from reelforge.pipelines.text import TextJob, style_overrides
 
         overrides = style_overrides(font, size, color, width, height)
         ai = _text_ai_options(engine, provider, dry_run, budget, refresh)
@@ -182,7 +182,7 @@ def text(
             _print_text_plan(words, style, overrides, ai)
             return
         assert output is not None
-        image = render_text_png(words, output, style, overrides, engine=engine, **ai)
+        image = TextJob(words, style, overrides, engine, output, **ai).run()
     except ReelforgeError as exc:
         _fail(exc)
     _print_text_result(output, image)
