@@ -279,3 +279,30 @@ def test_a_cancelled_text_job_raises_job_cancelled(tmp_path: Path, context: Runt
     with pytest.raises(JobCancelled):
         asyncio.run(TextJob("SALE", output=tmp_path / "x.png").arun(context, None, token))
     assert not (tmp_path / "x.png").exists()
+
+
+# --- scenes' final render -------------------------------------------------------------------------
+
+
+def test_cancelling_a_scenes_job_during_its_render_kills_ffmpeg(tmp_path: Path, context: RuntimeContext) -> None:
+    import yaml
+
+    from reelforge.pipelines.scenes import ScenesJob, load_scenes
+
+    spec = tmp_path / "scenes.yaml"
+    spec.write_text(yaml.safe_dump({"provider": "local", "mode": "speed", "resolution": "1080p", "duration": 30.0,
+                                    "quality": "standard", "scenes": [{"prompt": "a lighthouse"},
+                                                                      {"prompt": "a boat"}]}))
+    out = tmp_path / "out" / "v.mp4"
+    job = ScenesJob(load_scenes(spec), out, context.settings)
+    token = CancelToken()
+
+    def watch(event: Event) -> None:  # the render's events reach the context's bus
+        if event.type == "step.progress" and event.step == "encode":
+            token.cancel()
+
+    context.subscribe(watch)
+    with pytest.raises(JobCancelled):
+        asyncio.run(job.arun(context, None, token))
+    assert ffmpeg_children() == []
+    assert not out.exists() and not [p for p in out.parent.iterdir() if ".part" in p.name]
