@@ -37,7 +37,7 @@ def print_warnings(warnings: tuple[str, ...]) -> None:
 
 
 class ProgressBar:
-    """A rich progress bar with ETA fed by ffmpeg's -progress reports (silent when not a TTY)."""
+    """A rich progress bar with ETA fed by a job's step.progress events (silent when not a TTY)."""
 
     def __init__(self, description: str) -> None:
         from rich.progress import (
@@ -54,15 +54,17 @@ class ProgressBar:
         self.description = description
         self.task: Any = None
 
-    def __enter__(self) -> Callable[[Any, float], None]:
+    def __enter__(self) -> Callable[[Any], None]:
         self.progress.start()
 
-        def on_progress(p: Any, total: float) -> None:
+        def on_event(event: Any) -> None:
+            if event.type != "step.progress":
+                return
             if self.task is None:
-                self.task = self.progress.add_task(self.description, total=max(total, 0.001))
-            self.progress.update(self.task, completed=total if p.done else min(p.out_seconds, total))
+                self.task = self.progress.add_task(self.description, total=1.0)
+            self.progress.update(self.task, completed=event.data.get("overall", event.data["fraction"]))
 
-        return on_progress
+        return on_event
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()

@@ -50,21 +50,23 @@ def render(
 ) -> None:
     """Render a timeline spec to a video file."""
     from reelforge.errors import ReelforgeError
-    from reelforge.render.api import render as do_render
+    from reelforge.pipelines.render import RenderJob
     from reelforge.render.api import shell_command
 
     check_choice("--preset", preset, ("draft", "standard", "high"))
     check_choice("--format", fmt, ("mp4", "mp4-h265", "webm", "webm-alpha", "mov-prores", "gif"))
     check_choice("--hardware", hardware, ("none", "nvenc", "vaapi", "qsv"))
+    job = RenderJob(spec, output, quality=preset, fmt=fmt, hardware=hardware)
     try:
         if dry_run:
-            result = do_render(spec, output, quality=preset, fmt=fmt, hardware=hardware, dry_run=True)
+            result = job.plan()
             print_warnings(result.warnings)
             for argv in result.commands:
                 typer.echo(shell_command(argv))
             return
-        with ProgressBar(f"rendering {output.name}") as on_progress:
-            result = do_render(spec, output, quality=preset, fmt=fmt, hardware=hardware, on_progress=on_progress)
+        with ProgressBar(f"rendering {output.name}") as on_event:
+            job.on_event = on_event
+            result = job.run()
     except ReelforgeError as exc:
         fail(exc)
     print_warnings(result.warnings)
@@ -165,7 +167,7 @@ def text(
         if not words or (output is None and not dry_run):
             fail(usage_error('give the text and -o OUT.png, e.g. reelforge text "SALE 50% OFF" --style sale-badge -o sale.png'))
         assert words is not None
-        from reelforge.pipelines.text import render_text_png, style_overrides
+        from reelforge.pipelines.text import TextJob, style_overrides
 
         overrides = style_overrides(font, size, color, width, height)
         ai = _text_ai_options(engine, provider, dry_run, budget, refresh)
@@ -173,7 +175,7 @@ def text(
             _print_text_plan(words, style, overrides, ai)
             return
         assert output is not None
-        image = render_text_png(words, output, style, overrides, engine=engine, **ai)
+        image = TextJob(words, style, overrides, engine, output, **ai).run()
     except ReelforgeError as exc:
         fail(exc)
     _print_text_result(output, image)
@@ -254,14 +256,14 @@ def overlay(
 ) -> None:
     """Burn an image or styled text onto videos (audio copied untouched), one ffmpeg run each."""
     from reelforge.errors import ReelforgeError
-    from reelforge.pipelines.overlay import overlay_batch
+    from reelforge.pipelines.overlay import OverlayBatchJob
 
     try:
         job = _overlay_job(spec, image, words, {"style": style, "engine": engine, "provider": provider}, position,
                            margin, scale, opacity, start, end, fade,
                            {"format": fmt, "codec": codec, "crf": crf, "preset": preset})
         with _BatchProgress() as progress:
-            result = overlay_batch(videos, job, output, jobs=jobs, on_event=progress.handle)
+            result = OverlayBatchJob(videos, job, output, jobs, on_event=progress.handle).run()
     except ReelforgeError as exc:
         fail(exc)
     _print_batch_summary(result)
@@ -296,7 +298,7 @@ def _overlay_job(spec: Path | None, image: Path | None, words: str | None, text_
 
 
 class _BatchProgress:
-    """Overall and per-file bars from overlay events (silent when stderr is not a terminal)."""
+    """Overall and per-file bars from the overlay job's events (silent when stderr is not a terminal)."""
 
     def __init__(self) -> None:
         from rich.console import Console
@@ -320,13 +322,15 @@ class _BatchProgress:
         return self
 
     def handle(self, event: Any) -> None:
-        if event.kind == "start":
-            self.tasks[event.video] = self.progress.add_task(f"  {event.video.name}", total=None)
-        elif event.kind == "progress" and event.total_seconds:
-            self.progress.update(self.tasks[event.video], total=event.total_seconds,
-                                 completed=min(event.done_seconds, event.total_seconds))
-        elif event.kind in ("done", "failed"):
-            self.progress.remove_task(self.tasks.pop(event.video))
+        """Runtime events of the overlay job: one step per video."""
+        if event.type == "run.started":
+            self.progress.update(self.overall, total=event.data["steps"])
+        elif event.type == "step.started":
+            self.tasks[event.step] = self.progress.add_task(f"  {event.data['label']}", total=1.0)
+        elif event.type == "step.progress" and event.step in self.tasks:
+            self.progress.update(self.tasks[event.step], completed=event.data["fraction"])
+        elif event.type in ("step.finished", "step.failed") and event.step in self.tasks:
+            self.progress.remove_task(self.tasks.pop(event.step))
             self.progress.advance(self.overall)
 
     def __exit__(self, *exc: object) -> None:

@@ -1,7 +1,13 @@
-"""Run ffmpeg with `-progress`, turning its key=value blocks into progress callbacks."""
+"""Run ffmpeg with `-progress`, turning its key=value blocks into progress callbacks.
+
+`arun_ffmpeg` is the async runner every job uses: cancelling the task that awaits it kills
+ffmpeg at once and waits for it before the cancellation goes on. `run_ffmpeg` is its blocking
+twin for synchronous callers."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import subprocess
 import threading
 from collections import deque
@@ -49,9 +55,13 @@ def _drain(stream: IO[str], sink: deque[str]) -> None:
     stream.close()
 
 
+def _with_progress(argv: list[str]) -> list[str]:
+    return [*argv[:1], "-progress", "pipe:1", "-nostats", "-stats_period", "0.25", *argv[1:]]
+
+
 def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> None:
     """Run one ffmpeg command to completion; raise FFmpegError with the stderr tail on failure."""
-    full = [*argv[:1], "-progress", "pipe:1", "-nostats", "-stats_period", "0.25", *argv[1:]]
+    full = _with_progress(argv)
     proc = subprocess.Popen(
         full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
         text=True, encoding="utf-8", errors="replace",
@@ -75,5 +85,55 @@ def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> 
         proc.wait()
         raise
     reader.join(timeout=5)
+    if returncode != 0:
+        raise FFmpegError(argv, returncode, "\n".join(tail))
+
+
+async def _adrain(stream: asyncio.StreamReader, sink: deque[str]) -> None:
+    async for line in stream:
+        sink.append(line.decode("utf-8", "replace").rstrip("\n"))
+
+
+async def _read_progress(stream: asyncio.StreamReader, on_progress: ProgressCallback | None) -> None:
+    block: dict[str, str] = {}
+    async for raw in stream:
+        key, _, value = raw.decode("utf-8", "replace").strip().partition("=")
+        block[key] = value
+        if key == "progress":
+            if on_progress is not None:
+                on_progress(parse_progress_block(block))
+            block = {}
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    """SIGKILL and reap, even if this task is cancelled again meanwhile (no zombie, no orphan)."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    while True:
+        try:
+            await asyncio.shield(proc.wait())
+            return
+        except asyncio.CancelledError:
+            continue
+
+
+async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> None:
+    """Run one ffmpeg command on the event loop; raise FFmpegError with the stderr tail on
+    failure. Cancelling the awaiting task kills ffmpeg (SIGKILL: the output is a temp file that
+    is thrown away anyway), waits for it to exit, and re-raises the cancellation."""
+    proc = await asyncio.create_subprocess_exec(
+        *_with_progress(argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL, limit=1 << 20)
+    assert proc.stdout is not None and proc.stderr is not None
+    tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+    drain = asyncio.create_task(_adrain(proc.stderr, tail))
+    try:
+        await _read_progress(proc.stdout, on_progress)
+        returncode = await proc.wait()
+        await drain
+    except BaseException:
+        drain.cancel()
+        await _kill(proc)
+        raise
     if returncode != 0:
         raise FFmpegError(argv, returncode, "\n".join(tail))

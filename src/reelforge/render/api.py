@@ -1,21 +1,27 @@
-"""The renderer's public entry points: render a timeline, render one frame, show the command."""
+"""The renderer's public entry points: render a timeline, render one frame, show the command.
+
+A render is `prepare_render` (validate, prepare stills, decide the ffmpeg runs — all a dry run
+needs) then `await execute(work, on_step)` (the ffmpeg runs, cancellable). `render()` is the
+blocking wrapper; `pipelines.render.RenderJob` the job form with runtime events."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from reelforge.atomic import atomic_output
 from reelforge.errors import SpecError
 from reelforge.ffmpeg.binary import ffmpeg_path
 from reelforge.ffmpeg.command import Command, OutputFile, compile_argv, needs_script
 from reelforge.ffmpeg.graph import Chain, Filter, FilterGraph
-from reelforge.ffmpeg.run import Progress, ProgressCallback, run_ffmpeg
+from reelforge.ffmpeg.run import Progress, arun_ffmpeg, run_ffmpeg
 from reelforge.logging import get_logger
 from reelforge.render import model as m
 from reelforge.render.encode import EXTENSIONS, MUXERS, container_options, encode_settings
@@ -28,6 +34,7 @@ from reelforge.spec.timeline import Timeline
 
 log = get_logger(__name__)
 ProgressHandler = Callable[[Progress, float], None]
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -158,84 +165,210 @@ def _run_atomically(output: Path, run: Runner) -> list[list[str]]:
         return run(str(tmp), Path(work))
 
 
-def _progress(on_progress: ProgressHandler | None, total: float, offset: float = 0.0) -> ProgressCallback | None:
-    """Adapt ffmpeg's reports to the whole render: segments add their start time."""
-    if on_progress is None:
-        return None
-
-    def report(p: Progress) -> None:
-        seconds = min(total, offset + p.out_seconds)
-        on_progress(replace(p, out_seconds=seconds, done=p.done and seconds >= total - 1e-6), total)
-
-    return report
-
-
 def _render_single(cmd: Command, on_progress: ProgressHandler | None, total: float) -> Runner:
+    """A blocking single ffmpeg run (used for one-frame previews)."""
     def run(tmp: str, work: Path) -> list[list[str]]:
         argv = _argv(_with_output(cmd, tmp), work)
-        run_ffmpeg(argv, _progress(on_progress, total))
+        run_ffmpeg(argv)
         return [argv]
 
     return run
 
 
-def _render_segmented(plan: m.RenderPlan, segments: list[Segment], out: Path, fmt: str, quality: str,
-                      hardware: str, on_progress: ProgressHandler | None) -> Runner:
-    def run(tmp: str, work: Path) -> list[list[str]]:
-        commands: list[list[str]] = []
-        paths: list[tuple[str, float]] = []
-        done = 0
-        for k, segment in enumerate(segments):
-            path = str(work / f"segment-{k:04d}.nut")
-            argv = _argv(build_segment_command(plan, segment, path, fmt, quality, hardware), work)
-            run_ffmpeg(argv, _progress(on_progress, plan.duration, float(done / plan.fps)))
-            commands.append(argv)
-            paths.append((path, float(segment.frames / plan.fps)))
+StepType = Literal["started", "progress", "finished", "failed"]
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """One ffmpeg run of a render (`encode`, or `segment-001`… then `join`) starting, moving on,
+    ending or failing. `fraction` is of this step, `overall` of the whole render; `seconds` is
+    how much of the video is written so far out of `total`."""
+
+    type: StepType
+    step: str
+    label: str
+    fraction: float = 0.0
+    overall: float = 0.0
+    seconds: float = 0.0
+    total: float = 0.0
+    progress: Progress | None = None
+    error: str | None = None
+
+
+StepHandler = Callable[[StepReport], None]
+
+
+@dataclass(frozen=True)
+class RenderStep:
+    id: str
+    label: str
+    start: float  # where its part of the video starts (s)
+    seconds: float  # how much of the video it writes (the join: all of it, by stream copy)
+
+
+@dataclass(frozen=True)
+class RenderWork:
+    """Everything a render will do, decided before ffmpeg runs (what --dry-run shows)."""
+
+    output: Path
+    plan: m.RenderPlan
+    segments: list[Segment]
+    fmt: str
+    quality: str
+    hardware: str
+    graph: str  # the filter graph of the first run
+    warnings: tuple[str, ...]
+    command: Command | None = None  # the single run (None when segmented)
+
+    @property
+    def steps(self) -> list[RenderStep]:
+        if self.command is not None:
+            return [RenderStep("encode", f"encode {self.output.name}", 0.0, self.plan.duration)]
+        fps, n, steps, done = float(self.plan.fps), len(self.segments), [], 0
+        for k, segment in enumerate(self.segments):
+            steps.append(RenderStep(f"segment-{k + 1:03d}", f"segment {k + 1}/{n}", done / fps, segment.frames / fps))
             done += segment.frames
-        concat = work / "segments.ffconcat"
-        concat.write_text(concat_list_text(paths), encoding="utf-8")
-        argv = _argv(build_join_command(plan, str(concat), tmp, fmt, quality), work)
-        run_ffmpeg(argv)
-        return commands + [argv]
+        return steps + [RenderStep("join", f"join {n} segments + audio into {self.output.name}", 0.0,
+                                   self.plan.duration)]
 
-    return run
-
-
-def _segments_for(plan: m.RenderPlan, fmt: str) -> list[Segment]:
-    if fmt == "gif":  # one palette for the whole GIF
-        return plan_segments(plan, 0)
-    return plan_segments(plan, get_settings().segment_clips)
+    def dry_run(self) -> RenderResult:
+        commands = _dry_run_commands(self.plan, self.segments, self.output, self.fmt, self.quality, self.hardware)
+        return RenderResult(None, self.plan.duration, self.plan.total_frames, commands, self.graph, self.warnings)
 
 
-def render(spec: Timeline | str | Path | dict[str, Any], output: str | Path, *, quality: str | None = None,
-           fmt: str | None = None, hardware: str | None = None, dry_run: bool = False,
-           on_progress: ProgressHandler | None = None) -> RenderResult:
-    """Render a timeline (object, spec path or dict) to `output`.
-
-    One ffmpeg run renders it; timelines longer than `segment_clips` clips are rendered in
-    segments joined by stream copy, so memory stays flat."""
+def prepare_render(spec: Timeline | str | Path | dict[str, Any], output: str | Path, *, quality: str | None = None,
+                   fmt: str | None = None, hardware: str | None = None,
+                   segment_clips: int | None = None) -> RenderWork:
+    """Validate the timeline, prepare its stills (CPU work) and decide the ffmpeg runs. Logs the
+    warnings (a hardware encoder that falls back, …)."""
     out = Path(output)
     tl = _with_overrides(_as_timeline(spec), out, quality, fmt, hardware)
     o = tl.output
     _check_output(out, o.format)
     plan = prepare(tl)
-    segments = _segments_for(plan, o.format)
+    segments = _segments_for(plan, o.format, segment_clips)
     if len(segments) == 1:
         cmd, warnings = build_command(plan, str(out), o.format, o.quality, o.hardware)
-        runner = _render_single(cmd, on_progress, plan.duration)
-        graph = cmd.graph.compile()
+        work = RenderWork(out, plan, segments, o.format, o.quality, o.hardware, cmd.graph.compile(), warnings, cmd)
     else:
         first = build_segment_command(plan, segments[0], "segment.nut", o.format, o.quality, o.hardware)
         warnings = plan.warnings + encode_settings(o.format, o.quality, o.hardware).warnings
-        runner = _render_segmented(plan, segments, out, o.format, o.quality, o.hardware, on_progress)
-        graph = first.graph.compile()
+        work = RenderWork(out, plan, segments, o.format, o.quality, o.hardware, first.graph.compile(), warnings)
     for warning in warnings:
         log.warning(warning)
+    return work
+
+
+class _Steps:
+    """Runs a render's ffmpeg commands one by one, reporting each as a step."""
+
+    def __init__(self, work: RenderWork, on_step: StepHandler | None) -> None:
+        self.work, self.on_step = work, on_step
+        self.steps = {s.id: s for s in work.steps}
+        self.total = work.plan.duration
+
+    def _report(self, type_: StepType, step: RenderStep, fraction: float, progress: Progress | None = None,
+                error: str | None = None) -> None:
+        if self.on_step is None:
+            return
+        seconds = min(self.total, step.start + fraction * step.seconds)
+        if step.id == "join":
+            seconds = self.total
+        overall = seconds / self.total if self.total > 0 else 1.0
+        self.on_step(StepReport(type_, step.id, step.label, fraction, overall, seconds, self.total, progress, error))
+
+    async def run(self, step_id: str, argv: list[str]) -> list[str]:
+        step = self.steps[step_id]
+        self._report("started", step, 0.0)
+
+        def progress(p: Progress) -> None:
+            fraction = 1.0 if p.done else min(1.0, p.out_seconds / step.seconds) if step.seconds > 0 else 0.0
+            self._report("progress", step, fraction, p)
+
+        try:
+            await arun_ffmpeg(argv, progress)
+        except asyncio.CancelledError:
+            self._report("failed", step, 0.0, error="cancelled")
+            raise
+        except Exception as exc:
+            self._report("failed", step, 0.0, error=str(exc))
+            raise
+        self._report("finished", step, 1.0)
+        return argv
+
+
+async def execute(work: RenderWork, on_step: StepHandler | None = None) -> RenderResult:
+    """Run the render's ffmpeg command(s) into a temp file renamed onto the output when complete.
+    Cancelling the awaiting task kills ffmpeg; the temp file and the segments' work folder are
+    removed on any failure or cancellation."""
+    steps = _Steps(work, on_step)
+    with atomic_output(work.output) as tmp, tempfile.TemporaryDirectory(prefix="reelforge-") as tmp_dir:
+        workdir = Path(tmp_dir)
+        if work.command is not None:
+            commands = [await steps.run("encode", _argv(_with_output(work.command, str(tmp)), workdir))]
+        else:
+            commands = await _run_segments(work, str(tmp), workdir, steps)
+    return RenderResult(work.output, work.plan.duration, work.plan.total_frames, commands, work.graph, work.warnings)
+
+
+async def _run_segments(work: RenderWork, tmp: str, workdir: Path, steps: _Steps) -> list[list[str]]:
+    plan, commands, paths = work.plan, [], []
+    for k, segment in enumerate(work.segments):
+        path = str(workdir / f"segment-{k:04d}.nut")
+        cmd = build_segment_command(plan, segment, path, work.fmt, work.quality, work.hardware)
+        commands.append(await steps.run(f"segment-{k + 1:03d}", _argv(cmd, workdir)))
+        paths.append((path, float(segment.frames / plan.fps)))
+    concat = workdir / "segments.ffconcat"
+    concat.write_text(concat_list_text(paths), encoding="utf-8")
+    join = build_join_command(plan, str(concat), tmp, work.fmt, work.quality)
+    commands.append(await steps.run("join", _argv(join, workdir)))
+    return commands
+
+
+def _segments_for(plan: m.RenderPlan, fmt: str, segment_clips: int | None = None) -> list[Segment]:
+    if fmt == "gif":  # one palette for the whole GIF
+        return plan_segments(plan, 0)
+    return plan_segments(plan, get_settings().segment_clips if segment_clips is None else segment_clips)
+
+
+def _progress_adapter(on_progress: ProgressHandler | None) -> StepHandler | None:
+    """The old callback (ffmpeg's report with the whole render's seconds, total) over step reports."""
+    if on_progress is None:
+        return None
+
+    def report(step: StepReport) -> None:
+        if step.type == "progress" and step.progress is not None and step.step != "join":
+            done = step.progress.done and step.seconds >= step.total - 1e-6
+            on_progress(replace(step.progress, out_seconds=step.seconds, done=done), step.total)
+
+    return report
+
+
+def run_coroutine_sync(make: Callable[[], Coroutine[Any, Any, R]]) -> R:
+    """Run a coroutine to the end from synchronous code; from inside a running event loop (a
+    notebook, a coroutine calling the sync API) it runs on a worker thread's own loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reelforge-sync") as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
+def render(spec: Timeline | str | Path | dict[str, Any], output: str | Path, *, quality: str | None = None,
+           fmt: str | None = None, hardware: str | None = None, dry_run: bool = False,
+           on_progress: ProgressHandler | None = None) -> RenderResult:
+    """Render a timeline (object, spec path or dict) to `output`; blocks until done.
+
+    One ffmpeg run renders it; timelines longer than `segment_clips` clips are rendered in
+    segments joined by stream copy, so memory stays flat. `on_progress(report, total_seconds)`
+    gets ffmpeg's reports with the seconds of the whole video written so far. The job form
+    (events, cancellation, many at once on one event loop) is `pipelines.render.RenderJob`."""
+    work = prepare_render(spec, output, quality=quality, fmt=fmt, hardware=hardware)
     if dry_run:
-        commands = _dry_run_commands(plan, segments, out, o.format, o.quality, o.hardware)
-        return RenderResult(None, plan.duration, plan.total_frames, commands, graph, warnings)
-    commands = _run_atomically(out, runner)
-    return RenderResult(out, plan.duration, plan.total_frames, commands, graph, warnings)
+        return work.dry_run()
+    handler = _progress_adapter(on_progress)
+    return run_coroutine_sync(lambda: execute(work, handler))
 
 
 def _dry_run_commands(plan: m.RenderPlan, segments: list[Segment], out: Path, fmt: str, quality: str,

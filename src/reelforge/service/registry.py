@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelforge.errors import SpecError
 from reelforge.settings import Settings
+from reelforge.spec.provider_names import CutoutMethod
 
 
 class JobOptions(BaseModel):
@@ -94,16 +95,12 @@ class TextSpec(BaseModel):
 
 
 def build_text(spec: TextSpec, options: JobOptions, settings: Settings, workdir: Path) -> Any:
-    from reelforge.pipelines.text import ai_job, resolve_style, style_overrides
-    from reelforge.service.threadjobs import SavingJob, local_text_job
+    from reelforge.pipelines.text import TextJob, style_overrides
 
-    style = resolve_style(spec.style, style_overrides(spec.font, spec.size, spec.color, spec.width, spec.height))
-    output = _out(workdir) / "text.png"
-    if spec.engine == "ai":
-        job = ai_job(spec.text, style, provider=spec.provider, settings=settings, budget_usd=options.budget_usd,
-                     refresh=tuple(options.refresh))
-        return SavingJob(job, output)
-    return local_text_job(spec.text, style, output)
+    overrides = style_overrides(spec.font, spec.size, spec.color, spec.width, spec.height)
+    return TextJob(spec.text, spec.style, overrides, engine=spec.engine, output=_out(workdir) / "text.png",
+                   provider=spec.provider, settings=settings, budget_usd=options.budget_usd,
+                   refresh=tuple(options.refresh))
 
 
 # --- scenes ------------------------------------------------------------------------------------
@@ -124,10 +121,10 @@ def validate_render(doc: Any) -> Any:
 
 
 def build_render(timeline: Any, options: JobOptions, settings: Settings, workdir: Path) -> Any:
-    from reelforge.service.threadjobs import render_job
+    from reelforge.pipelines.render import RenderJob
 
     ext = {"webm": ".webm", "webm-alpha": ".webm", "mov-prores": ".mov", "gif": ".gif"}.get(timeline.output.format, ".mp4")
-    return render_job(timeline, _out(workdir) / f"video{ext}")
+    return RenderJob(timeline, _out(workdir) / f"video{ext}", settings=settings)
 
 
 # --- cut-out -----------------------------------------------------------------------------------
@@ -137,7 +134,7 @@ class CutoutSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     inputs: list[str] = Field(min_length=1, max_length=100, description="Images (upload:, job: or URLs).")
-    method: Literal["auto", "key", "ml", "refine", "removebg", "photoroom", "clipdrop"] = Field(
+    method: CutoutMethod = Field(
         "auto", description="auto picks keying for plain backgrounds, else the ML model.")
     model: str = Field("u2netp", description="ML model for ml/refine/auto.")
     keep_shadow: bool = Field(False, description="Keep the subject's shadow.")
@@ -147,12 +144,31 @@ class CutoutSpec(BaseModel):
 
 
 def build_cutout(spec: CutoutSpec, options: JobOptions, settings: Settings, workdir: Path) -> Any:
-    from reelforge.pipelines.cutout import CutoutOptions
-    from reelforge.service.threadjobs import cutout_job
+    from reelforge.pipelines.cutout import CutoutJob, CutoutOptions
 
     opts = CutoutOptions(method=spec.method, model=spec.model, keep_shadow=spec.keep_shadow,
                          background=spec.background, crop=spec.crop, margin=spec.margin)
-    return cutout_job([Path(p) for p in spec.inputs], _out(workdir), opts)
+    return _AllFailedIsAFailure(CutoutJob([Path(p) for p in spec.inputs], _out(workdir), opts, settings,
+                                          workers=1, budget_usd=options.budget_usd, refresh=tuple(options.refresh)))
+
+
+class _AllFailedIsAFailure:
+    """A cut-out batch goes on past bad files; a job none of whose files could be cut out
+    failed (its status says so, with the first file's error)."""
+
+    def __init__(self, job: Any) -> None:
+        self.job, self.kind = job, job.kind
+
+    async def aplan(self, ctx: Any) -> Any:
+        return await self.job.aplan(ctx)
+
+    async def arun(self, ctx: Any, events: Any = None, cancel: Any = None) -> Any:
+        from reelforge.errors import InputError
+
+        result = await self.job.arun(ctx, events, cancel)
+        if result.items and len(result.failed) == len(result.items):
+            raise InputError(f"no image could be cut out: {result.failed[0].error}", field="inputs")
+        return result
 
 
 # --- overlay -----------------------------------------------------------------------------------
@@ -169,11 +185,11 @@ def _overlay_model() -> type[BaseModel]:
 
 
 def build_overlay(spec: Any, options: JobOptions, settings: Settings, workdir: Path) -> Any:
-    from reelforge.service.threadjobs import overlay_job
+    from reelforge.pipelines.overlay import OverlayBatchJob
     from reelforge.spec.overlay import OverlayJob
 
     job = OverlayJob.model_validate(spec.model_dump(exclude={"videos"}, exclude_unset=True))
-    return overlay_job([Path(v) for v in spec.videos], job, _out(workdir))
+    return OverlayBatchJob([Path(v) for v in spec.videos], job, _out(workdir), settings=settings)
 
 
 def _kinds() -> dict[str, JobKind]:

@@ -2,34 +2,44 @@
 videos in parallel. Audio is copied untouched; frame size, rate and orientation are kept; the
 encoder matches the input unless told otherwise.
 
-    job = OverlayJob(overlays=[Overlay(image="logo.png", position="top-right", opacity=0.8)])
-    result = overlay_batch([Path("clips/")], job, Path("out/"), jobs=2)
+    spec = OverlayJob(overlays=[Overlay(image="logo.png", position="top-right", opacity=0.8)])
+    result = overlay_batch([Path("clips/")], spec, Path("out/"), jobs=2)
+
+As a job (kind "overlay", `OverlayBatchJob`): each video is a step named by its path —
+step.started / step.progress (fraction of the video written) / step.finished or step.failed —
+between run.started and run.finished (whose summary counts the good and failed videos). A bad
+video fails alone and the others go on; cancelling kills every ffmpeg of the batch and leaves no
+half-written output.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar
 
 from reelforge.atomic import atomic_output
 from reelforge.errors import FFmpegError, InputError, ReelforgeError, SpecError
 from reelforge.ffmpeg.binary import ffmpeg_path
 from reelforge.ffmpeg.command import compile_argv
 from reelforge.ffmpeg.probe import MediaInfo, probe
-from reelforge.ffmpeg.run import Progress, run_ffmpeg
+from reelforge.ffmpeg.run import Progress, arun_ffmpeg
+from reelforge.pipelines.job import CancelToken, EventSink
 from reelforge.pipelines.overlay.assets import AssetCache, PlacedOverlay, place, window
 from reelforge.pipelines.overlay.plan import build_overlay_command
+from reelforge.pipelines.run_events import RunEvents, run_light
 from reelforge.render.match import FORMAT_EXTENSIONS, VideoEncoding, match_encoding
+from reelforge.runtime.context import RuntimeContext
+from reelforge.settings import Settings
 from reelforge.spec.overlay import OverlayJob
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
-EventKind = Literal["start", "progress", "done", "failed"]
+ProgressHandler = Callable[[Progress, float | None], None]
 
 
 @dataclass(frozen=True)
@@ -51,18 +61,6 @@ class BatchResult:
     @property
     def failed(self) -> list[FileResult]:
         return [r for r in self.results if not r.ok]
-
-
-@dataclass(frozen=True)
-class OverlayEvent:
-    video: Path
-    kind: EventKind
-    done_seconds: float = 0.0
-    total_seconds: float | None = None
-    result: FileResult | None = None
-
-
-EventHandler = Callable[[OverlayEvent], None]
 
 
 def collect_videos(paths: list[Path]) -> list[Path]:
@@ -136,10 +134,17 @@ def _placed(job: OverlayJob, cache: AssetCache, info: MediaInfo, frame: tuple[in
     return placed, warnings
 
 
-def overlay_video(video: Path, job: OverlayJob, output: Path, cache: AssetCache,
-                  on_progress: Callable[[Progress, float | None], None] | None = None) -> FileResult:
-    """Burn the job's overlays onto one video; raises ReelforgeError for what the user can fix."""
-    began = time.perf_counter()
+@dataclass(frozen=True)
+class _Prepared:
+    info: MediaInfo
+    encoding: VideoEncoding
+    placed: list[PlacedOverlay]
+    warnings: list[str]
+    decoder: str | None
+
+
+def _prepare(video: Path, job: OverlayJob, cache: AssetCache) -> _Prepared:
+    """Probe the video, choose its encoding, render and place the overlays (blocking work)."""
     info, frame = _facts(video)
     assert info.video is not None
     enc = job.encoding
@@ -149,6 +154,16 @@ def overlay_video(video: Path, job: OverlayJob, output: Path, cache: AssetCache,
     # VP8/VP9 keep alpha in a side stream that only the libvpx decoders read.
     decoder = {"vp9": "libvpx-vp9", "vp8": "libvpx"}.get(info.video.codec) if info.video.alpha and encoding.alpha \
         else None
+    return _Prepared(info, encoding, placed, warnings, decoder)
+
+
+async def aoverlay_video(video: Path, job: OverlayJob, output: Path, cache: AssetCache,
+                         on_progress: ProgressHandler | None = None) -> FileResult:
+    """Burn the job's overlays onto one video; raises ReelforgeError for what the user can fix.
+    Cancelling kills its ffmpeg; the output path is then left as it was."""
+    began = time.perf_counter()
+    prepared = await asyncio.to_thread(_prepare, video, job, cache)
+    info, encoding = prepared.info, prepared.encoding
     reached = [0.0]
 
     def report(p: Progress) -> None:
@@ -157,12 +172,21 @@ def overlay_video(video: Path, job: OverlayJob, output: Path, cache: AssetCache,
             on_progress(p, info.duration)
 
     with atomic_output(output) as tmp:
-        command, audio = build_overlay_command(str(video), info, placed, encoding, str(tmp), decoder=decoder)
+        command, audio = build_overlay_command(str(video), info, prepared.placed, encoding, str(tmp),
+                                               decoder=prepared.decoder)
         argv = compile_argv(command, ffmpeg=ffmpeg_path())
-        run_ffmpeg(argv, report)
+        await arun_ffmpeg(argv, report)
         _check_complete(video, reached[0], info.duration)
-    notes = tuple(warnings) + encoding.warnings + ((audio.warning,) if audio.warning else ())
+    notes = tuple(prepared.warnings) + encoding.warnings + ((audio.warning,) if audio.warning else ())
     return FileResult(video, output, True, time.perf_counter() - began, info.duration, "ok", notes, tuple(argv))
+
+
+def overlay_video(video: Path, job: OverlayJob, output: Path, cache: AssetCache,
+                  on_progress: ProgressHandler | None = None) -> FileResult:
+    """Blocking form of `aoverlay_video`."""
+    from reelforge.render.api import run_coroutine_sync
+
+    return run_coroutine_sync(lambda: aoverlay_video(video, job, output, cache, on_progress))
 
 
 def _check_complete(video: Path, reached: float, duration: float | None) -> None:
@@ -181,33 +205,118 @@ def _failure(video: Path, exc: ReelforgeError, began: float) -> FileResult:
     return FileResult(video, None, False, time.perf_counter() - began, message=message)
 
 
+@dataclass(frozen=True)
+class OverlayPlan:
+    """What a batch would do: each video and where its result goes."""
+
+    targets: list[tuple[Path, Path]]
+    jobs: int
+
+
+@dataclass
+class OverlayBatchJob:
+    """Videos (files and folders) with the overlays of `spec`, written to `output` (a file for
+    one video, else a folder); up to `jobs` ffmpeg runs at once (default: the CPU count)."""
+
+    videos: list[Path]
+    spec: OverlayJob
+    output: Path
+    jobs: int | None = None
+    settings: Settings | None = None
+    on_event: EventSink | None = None
+
+    kind: ClassVar[str] = "overlay"
+
+    def _targets(self) -> list[tuple[Path, Path]]:
+        files = collect_videos(self.videos)
+        if not files:
+            raise InputError("no videos to process",
+                             hint=f"pass video files or folders holding {', '.join(VIDEO_EXTENSIONS)}")
+        many = len(self.videos) > 1 or any(v.is_dir() for v in self.videos)
+        return list(zip(files, output_paths(files, self.output, self.spec.encoding.format, many=many)))
+
+    @property
+    def _concurrency(self) -> int:
+        return max(1, self.jobs or os.cpu_count() or 1)
+
+    async def aplan(self, ctx: RuntimeContext) -> OverlayPlan:
+        return OverlayPlan(await asyncio.to_thread(self._targets), self._concurrency)
+
+    async def arun(self, ctx: RuntimeContext, events: EventSink | None = None,
+                   cancel: CancelToken | None = None) -> BatchResult:
+        targets = await asyncio.to_thread(self._targets)
+        run = RunEvents(ctx, events)
+        summary: dict[str, Any] = {"videos": len(targets)}
+        async with run.run(cancel, summary, kind=self.kind, title=_title(targets), steps=len(targets),
+                           jobs=self._concurrency):
+            with tempfile.TemporaryDirectory(prefix="reelforge-overlay-") as work:
+                cache = AssetCache(self.spec.overlays, Path(work))
+                slots = asyncio.Semaphore(self._concurrency)
+                results = await _all([self._one(run, cache, video, out, slots) for video, out in targets])
+            summary.update(succeeded=sum(r.ok for r in results), failed=sum(not r.ok for r in results),
+                           outputs=[str(r.output) for r in results if r.ok],
+                           errors={str(r.video): r.message for r in results if not r.ok})
+        return BatchResult(results)
+
+    async def _one(self, run: RunEvents, cache: AssetCache, video: Path, out: Path,
+                   slots: asyncio.Semaphore) -> FileResult:
+        async with slots:
+            return await _overlay_step(run, self.spec, cache, video, out)
+
+    def plan(self) -> OverlayPlan:
+        return run_light(self.aplan, self.settings)
+
+    def run(self, cancel: CancelToken | None = None) -> BatchResult:
+        return run_light(lambda ctx: self.arun(ctx, self.on_event, cancel), self.settings)
+
+
+async def _all(coroutines: list[Any]) -> list[FileResult]:
+    """Await every video; on a cancel (or a bug) cancel the rest and wait until their ffmpeg
+    processes are gone before going on."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)
+        raise
+
+
+async def _overlay_step(run: RunEvents, spec: OverlayJob, cache: AssetCache, video: Path, out: Path) -> FileResult:
+    step = str(video)
+    began = time.perf_counter()
+    run.emit("step.started", step, kind="overlay.video", label=video.name, output=str(out))
+
+    def progress(p: Progress, total: float | None) -> None:
+        fraction = 1.0 if p.done else min(1.0, p.out_seconds / total) if total else 0.0
+        run.emit("step.progress", step, fraction=round(fraction, 4), message=f"{video.name}: {p.out_seconds:.1f} s",
+                 seconds=p.out_seconds, total_seconds=total)
+
+    try:
+        result = await aoverlay_video(video, spec, out, cache, progress)
+    except ReelforgeError as exc:
+        result = _failure(video, exc, began)
+    except asyncio.CancelledError:
+        run.emit("step.failed", step, kind="overlay.video", label=video.name, error="cancelled")
+        raise
+    if result.ok:
+        run.emit("step.finished", step, kind="overlay.video", label=video.name, output=str(result.output),
+                 seconds=round(result.seconds, 3), duration=result.duration, warnings=list(result.warnings))
+    else:
+        run.emit("step.failed", step, kind="overlay.video", label=video.name, error=result.message,
+                 seconds=round(result.seconds, 3))
+    return result
+
+
+def _title(targets: list[tuple[Path, Path]]) -> str:
+    more = f" (+{len(targets) - 1} more)" if len(targets) > 1 else ""
+    return f"overlay {targets[0][0].name}{more}"
+
+
 def overlay_batch(videos: list[Path], job: OverlayJob, output: Path, *, jobs: int | None = None,
-                  on_event: EventHandler | None = None) -> BatchResult:
+                  on_event: EventSink | None = None, cancel: CancelToken | None = None) -> BatchResult:
     """Process every video with up to `jobs` ffmpeg runs at once (default: the CPU count).
-    A video that fails is reported and the others carry on."""
-    files = collect_videos(videos)
-    if not files:
-        raise InputError("no videos to process", hint=f"pass video files or folders holding {', '.join(VIDEO_EXTENSIONS)}")
-    many = len(videos) > 1 or any(v.is_dir() for v in videos)
-    outputs = output_paths(files, output, job.encoding.format, many=many)
-    emit = on_event or (lambda event: None)
-    with tempfile.TemporaryDirectory(prefix="reelforge-overlay-") as work:
-        cache = AssetCache(job.overlays, Path(work))
-
-        def one(video: Path, out: Path) -> FileResult:
-            began = time.perf_counter()
-            emit(OverlayEvent(video, "start"))
-
-            def progress(p: Progress, total: float | None) -> None:
-                emit(OverlayEvent(video, "progress", p.out_seconds, total))
-
-            try:
-                result = overlay_video(video, job, out, cache, progress)
-            except ReelforgeError as exc:
-                result = _failure(video, exc, began)
-            emit(OverlayEvent(video, "done" if result.ok else "failed", result=result))
-            return result
-
-        with ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1)) as pool:
-            results = list(pool.map(one, files, outputs))
-    return BatchResult(results)
+    A video that fails is reported and the others carry on. `on_event` gets the runtime events
+    (see `OverlayBatchJob`); blocks until the batch is done."""
+    return OverlayBatchJob(videos, job, output, jobs, on_event=on_event).run(cancel)

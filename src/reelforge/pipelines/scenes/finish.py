@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,10 @@ if TYPE_CHECKING:
 
 
 def finish(job: ScenesJob, scenes: dict[int, SceneResult], reports: list[RunReport], stages: StageClock,
-           store: LocalArtifactStore, started: float) -> ScenesResult:
+           store: LocalArtifactStore, started: float,
+           render_video: Callable[[dict[str, Any], Path], object] | None = None) -> ScenesResult:
+    """`render_video(timeline, output)` renders the video (default: the blocking `render`; the
+    job passes one that runs the cancellable RenderJob on its event loop)."""
     failed = [s for s in scenes.values() if s.frame is None]
     paths = report_paths(job.output)
     job.output.parent.mkdir(parents=True, exist_ok=True)
@@ -50,7 +54,10 @@ def finish(job: ScenesJob, scenes: dict[int, SceneResult], reports: list[RunRepo
     from reelforge.render.api import render
 
     try:
-        render(timeline, job.output, on_progress=job.on_render_progress)
+        if render_video is None:
+            render(timeline, job.output, on_progress=job.on_render_progress)
+        else:
+            render_video(timeline, job.output)
     except ReelforgeError as exc:
         stop(exc)
     stages.add("render", time.monotonic() - t)

@@ -8,6 +8,7 @@ finished, and editing one scene's prompt regenerates only that scene."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import time
 from collections.abc import Callable
@@ -85,14 +86,15 @@ class ScenesJob:
         runner, generator = self._runner(ctx, planning=False, notes=[])
         stages = StageClock()
         runner.bus.subscribe(stages)
+        token = cancel or CancelToken()
         with subscribed(runner.bus, events):
-            async with (cancel or CancelToken()).scope():
+            async with token.scope():
                 # the cut-out workers (and their ML sessions) live across QA rounds, and are
                 # released before the render so it has the memory
                 async with ctx.pools.hold([CUTOUT_POOL, SCENES_POOL]):
                     scenes, reports = await self._rounds(runner, self._builder(generator))
-                return await asyncio.to_thread(finish, self, scenes, reports, stages, runner.store,  # type: ignore[arg-type]
-                                               started)
+                renders = _LoopRenders(self, ctx, token)
+                return await renders.finish_in_thread(finish, self, scenes, reports, stages, runner.store, started)
 
     def plan(self) -> ScenesPlan:
         result: ScenesPlan = plan_job(self, self.settings)
@@ -242,6 +244,47 @@ class ScenesJob:
         more = f" (+{len(self.spec.scenes) - 1})" if len(self.spec.scenes) > 1 else ""
         again = f" [regenerate {variation}]" if variation else ""
         return f"scenes [{self.spec.mode}, {self.provider}] {str(first)[:50]}{more}{again}"
+
+
+class _LoopRenders:
+    """The final render as a RenderJob on the job's event loop (under the job's CancelToken),
+    called from `finish`, which runs on a worker thread: cancelling the scenes job kills the
+    render's ffmpeg, and the job ends only once it is gone."""
+
+    def __init__(self, job: ScenesJob, ctx: RuntimeContext, token: CancelToken) -> None:
+        self.job, self.ctx, self.token = job, ctx, token
+        self.loop = asyncio.get_running_loop()
+        self.pending: list[concurrent.futures.Future[Any]] = []
+
+    def __call__(self, timeline: dict[str, Any], output: Path) -> Any:
+        from reelforge.pipelines.render import RenderJob
+
+        job = RenderJob(timeline, output, settings=self.job.settings)
+        future = asyncio.run_coroutine_threadsafe(job.arun(self.ctx, self._progress, self.token), self.loop)
+        self.pending.append(future)
+        return future.result()
+
+    def _progress(self, event: Event) -> None:
+        from reelforge.ffmpeg.run import Progress
+
+        callback = self.job.on_render_progress
+        if callback is None or event.type != "step.progress" or event.step == "join":
+            return
+        d = event.data
+        callback(Progress(d["seconds"], d.get("frame") or 0, d.get("speed"), d["overall"] >= 1.0),
+                 d["total_seconds"])
+
+    async def finish_in_thread(self, fn: Callable[..., ScenesResult], *args: Any) -> ScenesResult:
+        work = asyncio.ensure_future(asyncio.to_thread(fn, *args, render_video=self))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            for future in self.pending:  # also when the task was cancelled without the token
+                future.cancel()
+            await asyncio.wait([work])
+            if not work.cancelled():
+                work.exception()  # retrieved: the cancellation is what the caller sees
+            raise
 
 
 def scene_pools(cpus: int) -> dict[str, int | str]:
