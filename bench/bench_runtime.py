@@ -58,6 +58,9 @@ def run_reelforge(api: FakeImageAPI, items: list[str], limits: dict[str, Any]) -
         job = ImageJob([ImageItem(p, aspect="16:9") for p in items], Path(tmp) / "out", "gemini", Settings(),
                        limits={"timeout_s": 30, **limits})
         result = job.run()
+        failed = [o.error for o in result.report.failed] if result.report else []
+        if failed:  # say why, so a short count is never a mystery
+            print(json.dumps({"failed_steps": len(failed), "first_error": failed[0]}), flush=True)
         return sum(len(paths) for paths in result.files.values())
 
 

@@ -417,3 +417,28 @@ def test_a_database_from_before_migrations_is_upgraded_in_place(tmp_path: Path) 
     assert store.load_operation("k" * 64) == ({"name": "operations/1"}, "pending")
     version = sqlite3.connect(path).execute("SELECT version_num FROM alembic_version").fetchone()
     assert version == (HEAD,)
+
+
+def test_slots_go_to_waiters_in_arrival_order_and_the_limit_adapts() -> None:
+    from reelforge.runtime.limits import AdaptiveConcurrency
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        gate = AdaptiveConcurrency(4)
+        order: list[int] = []
+
+        async def call(n: int) -> None:
+            async with gate.slot():
+                order.append(n)
+                await asyncio.sleep(0.01)
+
+        await asyncio.gather(*(call(n) for n in range(12)))
+        gate.slow_down(None)  # a 429: 4 → 2
+        limits = [gate.limit]
+        for _ in range(2):  # two successes in a row at limit 2 → 3
+            gate.record_success()
+        limits.append(gate.limit)
+        return order, limits
+
+    order, limits = asyncio.run(scenario())
+    assert order == list(range(12))
+    assert limits == [2, 3]

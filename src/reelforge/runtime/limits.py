@@ -9,9 +9,10 @@ so every worker draws from the same pace, quota and breaker."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 from reelforge.errors import ProviderError
@@ -102,9 +103,10 @@ class AdaptiveConcurrency:
     """A concurrency limit that backs off under rate limiting (AIMD, as TCP does): a 429 halves
     the limit — once per burst, since the calls already in flight answer 429 together — and
     pauses new calls for the Retry-After the service named; every `limit` successes in a row
-    raise it by one, back up to the configured maximum."""
+    raise it by one, back up to the configured maximum. Waiters get slots in arrival order, so a
+    batch is worked through in order. Used from the event loop only (no locks needed)."""
 
-    def __init__(self, maximum: int, clock: callable = time.monotonic) -> None:  # type: ignore[valid-type]
+    def __init__(self, maximum: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.maximum = max(1, maximum)
         self.limit = self.maximum
         self.in_flight = 0
@@ -112,19 +114,39 @@ class AdaptiveConcurrency:
         self._paused_until = 0.0
         self._last_decrease = -1e9
         self._successes = 0
-        self._changed = asyncio.Condition()
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < self.limit)
-            self.in_flight += 1
+        await self._acquire()
         try:
             yield
         finally:
-            async with self._changed:
-                self.in_flight -= 1
-                self._changed.notify_all()
+            self.in_flight -= 1
+            self._wake()
+
+    async def _acquire(self) -> None:
+        if self.in_flight < self.limit and not self._waiters:
+            self.in_flight += 1
+            return
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(granted)
+        try:
+            await granted  # _wake counted us in before waking us
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self.in_flight -= 1  # granted, then cancelled before use: hand the slot on
+                self._wake()
+            else:
+                self._waiters.remove(granted)
+            raise
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < self.limit:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.in_flight += 1
+                waiter.set_result(None)
 
     async def wait_if_paused(self) -> None:
         while (left := self._paused_until - self._clock()) > 0:
@@ -144,12 +166,7 @@ class AdaptiveConcurrency:
         if self.limit < self.maximum and self._successes >= self.limit:
             self.limit += 1
             self._successes = 0
-            # wake waiters on the next loop turn (this is called outside the condition's lock)
-            asyncio.get_running_loop().create_task(self._notify())
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+            self._wake()
 
 
 class InProcessGates:
