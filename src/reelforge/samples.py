@@ -24,6 +24,6 @@ def list_samples() -> list[str]:
 
 def sample_path(name: str) -> Path:
     path = samples_dir() / name
-    if not path.is_file():
+    if name not in list_samples() or not path.is_file():  # a bare name: no "../" out of the folder
         raise InputError(f"no sample named {name!r}", hint=f"use one of: {', '.join(list_samples())}")
     return path

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import subprocess
 import sys
@@ -226,3 +227,18 @@ def test_uploads_are_sniffed_and_bombs_refused(client: TestClient) -> None:
     assert fake_font.status_code == 422 and "not a readable font" in fake_font.json()["detail"]
     video = client.post("/v1/uploads", files={"file": ("../../x.mp4", b"\0\0\0\x18ftypisom" + b"\0" * 100, "text/plain")})
     assert video.status_code == 201 and video.json()["media_type"] == "video/mp4" and video.json()["filename"] == "x.mp4"
+
+
+def test_a_sample_reference_is_a_bundled_photo_and_cannot_climb_out(client: TestClient) -> None:
+    from tests.service.conftest import tiny_timeline, wait_for
+
+    spec = tiny_timeline()
+    spec["clips"][0]["layers"].insert(0, {"type": "image", "path": "sample:coffee.png"})
+    job = client.post("/v1/jobs", json={"kind": "render", "spec": spec}).json()
+    assert wait_for(client, job["id"])["status"] == "succeeded"
+    for name in ("sample:../../../../etc/passwd", "sample:/etc/passwd", "sample:nope.png"):
+        spec["clips"][0]["layers"][0]["path"] = name
+        answer = client.post("/v1/jobs", json={"kind": "render", "spec": spec}).json()
+        done = wait_for(client, answer["id"])
+        assert done["status"] == "failed" and "no sample named" in json.dumps(done["error"]), done
+        assert done["artifacts"] == []

@@ -88,7 +88,14 @@ async def resolve_references(doc: Any, path_fields: tuple[str, ...], *, store: J
     for n, (container, key, where, value) in enumerate(references(doc, path_fields)):
         if problem := await asyncio.to_thread(_problem, value, store, data_dir):
             raise SpecError("the spec names a file it may not use", problems=[(where, None, problem)])
-        if m := _UPLOAD.match(value):
+        if value.startswith("sample:"):  # a bundled sample photo (the package's own files)
+            from reelforge.samples import sample_path
+
+            try:
+                container[key] = str(sample_path(value.removeprefix("sample:")))
+            except Exception as exc:  # an unknown name: say which ones exist
+                raise SpecError("the spec names an unknown sample", problems=[(where, None, str(exc))]) from None
+        elif m := _UPLOAD.match(value):
             row = store.get_upload(m.group(1))
             assert row is not None
             target = inputs / f"{n:02d}-{safe_name(row.filename)}"
