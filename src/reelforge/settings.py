@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
     log_format: Literal["console", "json"] = "console"
+    ffmpeg_nice: int = Field(
+        default=0, ge=0, le=19,
+        description="Run ffmpeg at this lower CPU priority (nice); `reelforge serve` uses 10 unless set, so "
+                    "encodes never starve the API.",
+    )
     segment_clips: int = Field(
         default=2, ge=0,
         description="Render timelines with more clips than this in segments of this many clips, so memory "

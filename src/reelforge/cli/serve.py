@@ -29,6 +29,9 @@ def serve(
     """Serve the job API, live progress and the web UI (open http://HOST:PORT/)."""
     from reelforge.settings import get_settings
 
+    # encodes run below the API's priority unless the user says otherwise (read by ffmpeg/run.py)
+    os.environ.setdefault("REELFORGE_FFMPEG_NICE", "10")
+    get_settings.cache_clear()
     settings = get_settings()
     if not _loopback(host) and not settings.key_list() and not insecure:
         typer.secho(f"error: refusing to listen on {host} without API keys: anyone who can reach it could run "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import threading
 from collections import deque
@@ -59,12 +60,28 @@ def _with_progress(argv: list[str]) -> list[str]:
     return [*argv[:1], "-progress", "pipe:1", "-nostats", "-stats_period", "0.25", *argv[1:]]
 
 
+def _child_setup() -> Callable[[], None] | None:
+    """What an ffmpeg child does before it starts: lower its own CPU priority by
+    `REELFORGE_FFMPEG_NICE` (the service sets 10, so a long encode never starves the API and the
+    page that watches it; ffmpeg still gets every idle cycle)."""
+    from reelforge.settings import get_settings
+
+    nice = get_settings().ffmpeg_nice
+    if nice <= 0 or not hasattr(os, "nice"):
+        return None
+
+    def lower_priority() -> None:
+        os.nice(nice)
+
+    return lower_priority
+
+
 def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> None:
     """Run one ffmpeg command to completion; raise FFmpegError with the stderr tail on failure."""
     full = _with_progress(argv)
     proc = subprocess.Popen(
         full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        text=True, encoding="utf-8", errors="replace",
+        text=True, encoding="utf-8", errors="replace", preexec_fn=_child_setup(),
     )
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     reader = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
@@ -123,7 +140,7 @@ async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = No
     is thrown away anyway), waits for it to exit, and re-raises the cancellation."""
     proc = await asyncio.create_subprocess_exec(
         *_with_progress(argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL, limit=1 << 20)
+        stdin=asyncio.subprocess.DEVNULL, limit=1 << 20, preexec_fn=_child_setup())
     assert proc.stdout is not None and proc.stderr is not None
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     drain = asyncio.create_task(_adrain(proc.stderr, tail))
