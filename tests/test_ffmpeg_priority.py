@@ -45,8 +45,8 @@ def test_ffmpeg_runs_at_the_configured_lower_priority(tmp_path: Path, monkeypatc
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        run_ffmpeg([binary, "-hide_banner", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=1",
-                    "-c:v", "libx264", "-preset", "slow", "-y", str(tmp_path / "o.mp4")])
+        run_ffmpeg([binary, "-hide_banner", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=1.5",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-y", str(tmp_path / "o.mp4")])
     finally:
         done.set()
         watcher.join()
