@@ -143,9 +143,20 @@ def shape_name(aspect: float, fill: float) -> str:
     return "round" if 0.70 < fill < 0.85 else "compact"
 
 
+def _centring(blob: Blob) -> float:
+    (x0, y0, x1, y1), (w, h) = blob.box, blob.size
+    return 1.0 - min(1.0, float(np.hypot((x0 + x1) / (2 * w) - 0.5, (y0 + y1) / (2 * h) - 0.5)) / 0.7071)
+
+
 def best_of(members: list[Blob]) -> Blob:
-    whole = [m for m in members if not m.cropped] or members
-    return max(whole, key=lambda m: np.log1p(m.sharpness) + 2.0 * np.sqrt(m.area))
+    """Whole (not touching the frame edge), then sharp, large and centred."""
+    whole = [m for m in members if not m.cropped and _margin(m) > 0.012] or members
+    return max(whole, key=lambda m: np.log1p(m.sharpness) + 2.0 * np.sqrt(m.area) + 0.5 * _centring(m))
+
+
+def _margin(blob: Blob) -> float:
+    (x0, y0, x1, y1), (w, h) = blob.box, blob.size
+    return min(x0 / w, y0 / h, 1 - x1 / w, 1 - y1 / h)
 
 
 def find_products(images: list[bytes], masks: list[bytes | None] | None = None) -> ProductsAnswer:
