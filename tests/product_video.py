@@ -13,6 +13,8 @@ import numpy as np
 
 from reelforge.ffmpeg.binary import ffmpeg_path
 
+THUMB = 160
+
 
 @dataclass
 class Product:
@@ -30,6 +32,23 @@ class Truth:
     shot_of: list[int] = field(default_factory=list)  # frame → shot (= product index)
     origin: list[tuple[int, int]] = field(default_factory=list)  # frame → product top-left (x, y)
     blurred: list[bool] = field(default_factory=list)
+    thumbs: list[np.ndarray] = field(default_factory=list)  # 160 px wide, to tell which frame a sample is
+
+    def match(self, rgb: np.ndarray) -> int:
+        """The source frame an RGB sample (any size) was taken from."""
+        small = cv2.resize(rgb, (THUMB, round(THUMB * self.size[1] / self.size[0])),
+                           interpolation=cv2.INTER_AREA).astype(np.float32)
+        return int(np.argmin([np.abs(t - small).mean() for t in self.thumbs]))
+
+    def alpha_in_frame(self, frame: int) -> np.ndarray:
+        """The product's exact alpha placed in the full frame."""
+        w, h = self.size
+        out = np.zeros((h, w), np.float32)
+        p = self.products[self.shot_of[frame]].rgba[..., 3]
+        x, y = self.origin[frame]
+        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + p.shape[1], w), min(y + p.shape[0], h)
+        out[y0:y1, x0:x1] = p[y0 - y:y1 - y, x0 - x:x1 - x]
+        return out
 
     def time_of(self, frame: int) -> float:
         return frame / self.fps
@@ -38,10 +57,12 @@ class Truth:
         return min(self.frames - 1, round(t * self.fps))
 
     def fully_visible(self, frame: int) -> bool:
+        """The product's visible pixels (alpha > 0) all lie inside the frame."""
         w, h = self.size
-        p = self.products[self.shot_of[frame]].rgba
+        alpha = self.products[self.shot_of[frame]].rgba[..., 3]
+        ys, xs = np.nonzero(alpha > 0)
         x, y = self.origin[frame]
-        return x >= 0 and y >= 0 and x + p.shape[1] <= w and y + p.shape[0] <= h
+        return x + xs.min() >= 0 and y + ys.min() >= 0 and x + xs.max() < w and y + ys.max() < h
 
     def good_frames(self, product: int) -> list[int]:
         """Frames where the product is fully visible and not blurred (the oracle's best set)."""
@@ -132,7 +153,10 @@ def make_video(path: Path, size: tuple[int, int] = (640, 360), fps: float = 10, 
         truth.shot_of.append(shot)
         truth.origin.append((x, y))
         truth.blurred.append(blurred)
-        proc.stdin.write((np.clip(frame, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes())
+        rgb8 = (np.clip(frame, 0, 1) * 255 + 0.5).astype(np.uint8)
+        truth.thumbs.append(cv2.resize(rgb8, (THUMB, round(THUMB * h / w)), interpolation=cv2.INTER_AREA)
+                            .astype(np.float32))
+        proc.stdin.write(rgb8.tobytes())
     proc.stdin.close()
     if proc.wait() != 0:
         raise RuntimeError("ffmpeg could not encode the synthetic video")

@@ -15,7 +15,7 @@ from reelforge.errors import InputError
 from reelforge.ffmpeg.probe import MediaInfo, probe
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".gif")
-YTDLP_HINT = "pip install 'reelforge[video-urls]' (installs yt-dlp), or download the video and pass the file"
+YTDLP_HINT = "pip install yt-dlp (the reelforge extra 'video-urls'), or download the video and pass the file"
 
 
 @dataclass(frozen=True)
