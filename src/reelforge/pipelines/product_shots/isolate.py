@@ -90,19 +90,37 @@ def clean_plate(files: list[Path], masks: list[np.ndarray], box: tuple[int, int,
 
 
 def key_against_plate(crop: np.ndarray, plate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(alpha 0..1, foreground 0..1) of the object in `crop` that differs from `plate`."""
-    c = crop.astype(np.float32)
-    dist = np.sqrt(((c - plate) ** 2).sum(axis=2))
+    """(alpha 0..1, foreground 0..1) of the object in `crop` that differs from `plate`.
+
+    The object is what stands clearly off the plate (the connected piece at the box). Inside it,
+    a core is solid; on the band around the core each pixel is explained as a mix
+    `C = α·F + (1 − α)·B` of the nearest solid product colour F and the known backdrop B, so
+    α = (C − B)·(F − B) / |F − B|² — the edge keeps its softness and carries no backdrop colour."""
+    from reelforge.imaging.cutout.key import nearest_colors
+
+    c = crop.astype(np.float32) / 255.0
+    b = plate / 255.0
+    dist = np.sqrt(((c - b) ** 2).sum(axis=2)) * 255.0
     border = np.concatenate([dist[0], dist[-1], dist[:, 0], dist[:, -1]])
     noise = float(np.median(border)) * 1.4826 + 1.0
     lo = max(12.0, 3.0 * noise)
-    hi = lo + 28.0
-    alpha = np.clip((dist - lo) / (hi - lo), 0.0, 1.0)
-    solid = _keep_object(alpha > 0.5)
-    near = cv2.dilate(solid.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    alpha = np.where(solid, 1.0, np.where(near, alpha, 0.0)).astype(np.float32)
-    a = alpha[..., None]
-    fg = np.where(a > 0.05, (c - (1 - a) * plate) / np.maximum(a, 0.05), c) / 255.0
+    obj = _keep_object(dist > lo + 14.0)
+    core = cv2.erode(obj.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    if not core.any():
+        core = obj
+    band = cv2.dilate(obj.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~core
+    ys, xs = np.nonzero(band)
+    fg = c.copy()
+    colours = nearest_colors(c, core, ys, xs)
+    fb = colours - b[ys, xs]
+    contrast = (fb ** 2).sum(axis=1)
+    mixed = ((c[ys, xs] - b[ys, xs]) * fb).sum(axis=1) / np.maximum(contrast, 1e-6)
+    ramp = np.clip((dist[ys, xs] - lo) / 28.0, 0.0, 1.0)  # no contrast to measure a mix against
+    alpha = np.zeros(dist.shape, np.float32)
+    alpha[core] = 1.0
+    alpha[ys, xs] = np.where(contrast > (20 / 255) ** 2, np.clip(mixed, 0.0, 1.0), ramp)
+    alpha[ys, xs] *= (dist[ys, xs] > lo * 0.5)  # plate noise is not product
+    fg[ys, xs] = colours
     return alpha, np.clip(fg, 0.0, 1.0).astype(np.float32)
 
 
