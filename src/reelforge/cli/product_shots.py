@@ -4,8 +4,9 @@ cut-out and studio shots per product, report.json and an offline index.html."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -77,14 +78,14 @@ def product_shots(
         raise typer.Exit(2)
 
 
-def _progress():  # type: ignore[no-untyped-def]
+def _progress() -> Callable[[Any], None] | None:
     if not sys.stderr.isatty():
         return None
 
-    def show(event: object) -> None:
-        kind, data = event.type, event.data  # type: ignore[attr-defined]
+    def show(event: Any) -> None:
+        kind, data = event.type, event.data
         if kind in ("step.finished", "step.cached", "step.failed", "step.retried"):
-            typer.echo(f"{kind.split('.')[1]:8} {data.get('label') or event.step}"  # type: ignore[attr-defined]
+            typer.echo(f"{kind.split('.')[1]:8} {data.get('label') or event.step}"
                        + (f": {data.get('error')}" if data.get("error") else ""), err=True)
 
     return show

@@ -194,6 +194,12 @@ def build_overlay(spec: Any, options: JobOptions, settings: Settings, workdir: P
 
 # --- product shots -----------------------------------------------------------------------------
 
+ShotStyle = Literal["studio", "desk", "gradient"]
+ShotAspect = Literal["1:1", "4:5", "9:16", "16:9"]
+_SHOT_STYLES: tuple[ShotStyle, ...] = ("studio", "desk", "gradient")
+_SHOT_SIZES: tuple[ShotAspect, ...] = ("1:1", "4:5", "9:16")
+
+
 class ProductShotsSpec(BaseModel):
     """Products found in a video → best frame, real cut-out and studio shots (`reelforge product-shots`)."""
 
@@ -202,10 +208,10 @@ class ProductShotsSpec(BaseModel):
     fps: float = Field(2.0, gt=0, le=30, description="Frames sampled per second.")
     max_frames: int = Field(240, ge=2, le=2000, description="At most this many frames.")
     vision: Literal["local", "gemini", "openai"] = Field("local", description="Who finds the products.")
-    shots: list[Literal["studio", "desk", "gradient"]] = Field(
-        default_factory=lambda: ["studio", "desk", "gradient"], min_length=1, description="Shot styles.")
-    sizes: list[Literal["1:1", "4:5", "9:16", "16:9"]] = Field(
-        default_factory=lambda: ["1:1", "4:5", "9:16"], min_length=1, description="Output aspect ratios.")
+    shots: list[ShotStyle] = Field(default_factory=lambda: list(_SHOT_STYLES), min_length=1,
+                                   description="Shot styles.")
+    sizes: list[ShotAspect] = Field(default_factory=lambda: list(_SHOT_SIZES), min_length=1,
+                                    description="Output aspect ratios.")
     long_side: int = Field(2048, ge=256, le=4096, description="Long side of every shot in pixels.")
     brand_color: str = Field("#3b5bdb", description="Colour of the gradient shot.")
     ai_background: str | None = Field(None, description="Image provider that draws an empty scene (optional).")

@@ -29,7 +29,13 @@ from reelforge.atomic import atomic_output, save_image, write_text
 from reelforge.errors import InputError, ReelforgeError
 from reelforge.pipelines.product_shots.analysis import Analysis, analyse
 from reelforge.pipelines.product_shots.isolate import Isolated, isolate
-from reelforge.pipelines.product_shots.shots import ASPECTS, SHOT_STYLES, frame_size, render_shot, spec_for
+from reelforge.pipelines.product_shots.shots import (
+    ASPECTS,
+    SHOT_STYLES,
+    frame_size,
+    render_shot,
+    spec_for,
+)
 from reelforge.pipelines.product_shots.source import VideoSource, resolve_source
 from reelforge.providers.vision.base import FoundProduct, ProductsAnswer, products_request
 

@@ -10,11 +10,17 @@ from typing import Any
 from pydantic import BaseModel
 
 from reelforge.errors import ProviderError
-from reelforge.providers.images.base import sniff_media_type
 from reelforge.providers.errors import safety_error
+from reelforge.providers.images.base import sniff_media_type
 from reelforge.providers.images.google import SAFETY_REASONS, _name, make_client, translate
 from reelforge.providers.limits import Limits
-from reelforge.providers.vision.base import ProductsAnswer, VisionRequest, check_indices, json_schema, parse_answer
+from reelforge.providers.vision.base import (
+    ProductsAnswer,
+    VisionRequest,
+    check_indices,
+    json_schema,
+    parse_answer,
+)
 from reelforge.settings import Settings
 
 

@@ -6,7 +6,7 @@ is asked for with `response_format: json_schema` and validated by the pydantic m
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -15,7 +15,13 @@ from reelforge.providers.errors import safety_error
 from reelforge.providers.images.base import sniff_media_type
 from reelforge.providers.images.openai_images import OpenAIImages
 from reelforge.providers.limits import Limits
-from reelforge.providers.vision.base import ProductsAnswer, VisionRequest, check_indices, json_schema, parse_answer
+from reelforge.providers.vision.base import (
+    ProductsAnswer,
+    VisionRequest,
+    check_indices,
+    json_schema,
+    parse_answer,
+)
 from reelforge.settings import Settings, secret
 
 
@@ -38,9 +44,9 @@ class OpenAIChatVision:
         response_format = {"type": "json_schema", "json_schema": {
             "name": request.response_model.__name__, "schema": json_schema(request.response_model)}}
         try:
+            messages: Any = [{"role": "user", "content": content}]
             response = await self._client.chat.completions.create(
-                model=self.model, messages=[{"role": "user", "content": content}],  # type: ignore[list-item]
-                response_format=response_format, temperature=0)  # type: ignore[arg-type]
+                model=self.model, messages=messages, response_format=cast(Any, response_format), temperature=0)
         except Exception as exc:
             raise OpenAIImages._translate(self, exc) from exc  # type: ignore[arg-type]
         if not response.choices:
