@@ -213,3 +213,23 @@ def test_render_shot_keeps_alpha_out_of_the_background() -> None:
     product.paste((10, 200, 10, 255), (10, 10, 30, 70))
     shot = np.asarray(render_shot(product, spec_for("studio"), (256, 256)))
     assert shot[5, 5].min() > 200  # the sweep stays white away from the product
+
+
+def test_urls_go_through_the_guarded_downloader(tmp_path: Path) -> None:
+    """A video URL on a private address is refused before any byte is fetched (the one guard)."""
+    import asyncio
+
+    from reelforge.fetch import FetchRefused
+    from reelforge.pipelines.product_shots.source import resolve_source
+
+    with pytest.raises(FetchRefused) as info:
+        asyncio.run(resolve_source("http://127.0.0.1:9/video.mp4", tmp_path, max_bytes=1000, timeout_s=5))
+    assert "non-public" in info.value.message and info.value.exit_code == 2
+
+
+def test_dry_run_lists_the_paid_call_without_a_key(video: tuple[Path, Truth], tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    plan = ProductShotsJob(str(video[0]), tmp_path / "out", ProductShotsOptions(fps=2, vision="gemini"),
+                           settings).plan()
+    assert plan.calls == 1 and plan.estimate_usd is not None and plan.estimate_usd > 0
+    assert not (tmp_path / "out").exists()  # nothing written
