@@ -233,3 +233,18 @@ def test_dry_run_lists_the_paid_call_without_a_key(video: tuple[Path, Truth], tm
                            settings).plan()
     assert plan.calls == 1 and plan.estimate_usd is not None and plan.estimate_usd > 0
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_without_a_clean_plate_the_cutout_engine_isolates_the_product(done: dict[str, Any]) -> None:
+    """A moving camera gives no plate: the crop goes to the cut-out engine (auto → ML + refine)."""
+    from reelforge.pipelines.product_shots.isolate import isolate
+
+    truth: Truth = done["truth"]
+    p = done["result"].products[1]
+    best_file = done["out"] / "products" / p.slug / "best.jpg"
+    cut = isolate(best_file, p.box_2d)
+    assert cut.image is not None and cut.method in ("refine", "ml", "key")
+    exact = truth.alpha_in_frame(truth.match(np.asarray(Image.open(best_file).convert("RGB"))))
+    x0, y0, x1, y1 = cut.box
+    alpha = np.asarray(cut.image.getchannel("A"), np.float32) / 255
+    assert float(np.abs(alpha - exact[y0:y1, x0:x1]).mean()) < 0.08
