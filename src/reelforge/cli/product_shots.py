@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from reelforge.cli._common import fail, usage_error
+from reelforge.cli._common import fail, print_warnings, usage_error
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -63,6 +63,7 @@ def product_shots(
         result = job.run(_progress())
     except ReelforgeError as exc:
         fail(exc)
+    print_warnings(tuple(result.report.get("warnings", [])))
     for p in result.products:
         shots_n = len(p.files.get("shots", []))
         state = f"{shots_n} shot(s), cut-out by {p.cutout.get('method')}" if p.ok else \

@@ -139,6 +139,7 @@ class ProductShotsJob:
     settings: Settings | None = None
     budget_usd: float | None = None
     refresh: tuple[str, ...] = ()
+    warnings: list[str] = field(default_factory=list, init=False, repr=False)  # of the last run, for the report
 
     kind: ClassVar[str] = "product-shots"
 
@@ -211,6 +212,7 @@ class ProductShotsJob:
         from reelforge.runtime import RunOptions
 
         started = time.perf_counter()
+        self.warnings = []
         async with (cancel or CancelToken()).scope():
             self._check_provider(ctx)
             with tempfile.TemporaryDirectory(prefix="reelforge-ps-") as tmp:
@@ -258,6 +260,8 @@ class ProductShotsJob:
             elif outcome.result is not None:
                 data = await asyncio.to_thread(ctx.store.read_bytes, outcome.result.artifacts[0])
                 background = Image.open(io.BytesIO(data)).convert("RGB")
+            else:
+                self.warnings.append(f"no AI background ({step.provider}): {outcome.error}; the other shots were made")
         return answers, background
 
     # --- per product ---------------------------------------------------------------------------
@@ -465,6 +469,7 @@ def _report(job: ProductShotsJob, analysis: Analysis, products: list[ProductOutc
         "timings": timings,
         "run": dict(run.summary) if run else {},
         "cost_usd": float((run.summary if run else {}).get("cost_usd", 0.0) or 0.0),
+        "warnings": list(job.warnings),
         "not_generated": "every product pixel in shots/ comes from the video frame's cut-out; no product is imagined",
     }
 
