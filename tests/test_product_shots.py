@@ -91,16 +91,20 @@ def test_bad_inputs_are_clear_errors(tmp_path: Path) -> None:
 
 
 def test_cli_exit_code_2_for_bad_input(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
+    """In a subprocess, as a user runs it (the CLI configures logging onto its own stderr)."""
+    import subprocess
+    import sys
 
-    from reelforge.cli.main import app
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "reelforge", "product-shots", *args], capture_output=True,
+                              text=True, timeout=120, check=False)
 
     bad = tmp_path / "bad.mp4"
     bad.write_text("nope")
-    result = CliRunner().invoke(app, ["product-shots", str(bad), "-o", str(tmp_path / "out")])
-    assert result.exit_code == 2
-    page = CliRunner().invoke(app, ["product-shots", "https://www.youtube.com/watch?v=abc", "-o", str(tmp_path)])
-    assert page.exit_code == 2 and "yt-dlp" in page.output
+    result = cli(str(bad), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2 and "not a readable video" in result.stderr
+    page = cli("https://www.youtube.com/watch?v=abc", "-o", str(tmp_path / "out"))
+    assert page.returncode == 2 and "yt-dlp" in page.stderr
 
 
 # --- the whole job -------------------------------------------------------------------------------
