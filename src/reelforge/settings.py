@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     sdwebui_base_url: str | None = None
     sdwebui_model: str | None = Field(default=None, description="Checkpoint to select per request (optional).")
     sdwebui_auth: SecretStr | None = Field(default=None, description="user:password for a server started with --api-auth.")
+    # --- vision providers (product-shots, story): model ids; base URLs are the image ones -----
+    gemini_vision_model: str = Field(default="gemini-2.5-flash", description="Gemini model that answers vision questions.")
+    openai_vision_model: str = Field(default="gpt-4o-mini", description="Chat model with image input (OpenAI, or a "
+                                     "local server such as Ollama/vLLM at openai_base_url).")
 
     # --- credentials: the providers' own variable names, or REELFORGE_<NAME> ----------------
     gemini_api_key: SecretStr | None = Field(

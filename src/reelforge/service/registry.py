@@ -192,6 +192,41 @@ def build_overlay(spec: Any, options: JobOptions, settings: Settings, workdir: P
     return OverlayBatchJob([Path(v) for v in spec.videos], job, _out(workdir), settings=settings)
 
 
+# --- product shots -----------------------------------------------------------------------------
+
+ShotStyle = Literal["studio", "desk", "gradient"]
+ShotAspect = Literal["1:1", "4:5", "9:16", "16:9"]
+_SHOT_STYLES: tuple[ShotStyle, ...] = ("studio", "desk", "gradient")
+_SHOT_SIZES: tuple[ShotAspect, ...] = ("1:1", "4:5", "9:16")
+
+
+class ProductShotsSpec(BaseModel):
+    """Products found in a video → best frame, real cut-out and studio shots (`reelforge product-shots`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    video: str = Field(description="The product video (upload:, job: or an http(s) URL to a video file).")
+    fps: float = Field(2.0, gt=0, le=30, description="Frames sampled per second.")
+    max_frames: int = Field(240, ge=2, le=2000, description="At most this many frames.")
+    vision: Literal["local", "gemini", "openai"] = Field("local", description="Who finds the products.")
+    shots: list[ShotStyle] = Field(default_factory=lambda: list(_SHOT_STYLES), min_length=1,
+                                   description="Shot styles.")
+    sizes: list[ShotAspect] = Field(default_factory=lambda: list(_SHOT_SIZES), min_length=1,
+                                    description="Output aspect ratios.")
+    long_side: int = Field(2048, ge=256, le=4096, description="Long side of every shot in pixels.")
+    brand_color: str = Field("#3b5bdb", description="Colour of the gradient shot.")
+    ai_background: str | None = Field(None, description="Image provider that draws an empty scene (optional).")
+
+
+def build_product_shots(spec: ProductShotsSpec, options: JobOptions, settings: Settings, workdir: Path) -> Any:
+    from reelforge.pipelines.product_shots import ProductShotsJob, ProductShotsOptions
+
+    opts = ProductShotsOptions(fps=spec.fps, max_frames=spec.max_frames, vision=spec.vision, shots=tuple(spec.shots),
+                               sizes=tuple(spec.sizes), long_side=spec.long_side, brand_color=spec.brand_color,
+                               ai_background=spec.ai_background)
+    return ProductShotsJob(spec.video, _out(workdir), opts, settings, budget_usd=options.budget_usd,
+                           refresh=tuple(options.refresh))
+
+
 def _kinds() -> dict[str, JobKind]:
     from reelforge.spec.scenes import ScenesSpec
     from reelforge.spec.timeline import Timeline
@@ -208,6 +243,8 @@ def _kinds() -> dict[str, JobKind]:
                 build_overlay, ("videos.*", "overlays.*.image")),
         JobKind("image", "Images", "Images from a prompt with an image provider.", ImageSpec, build_image,
                 ("refs.*",)),
+        JobKind("product-shots", "Product shots", "A product video → best frame, real cut-out and studio shots "
+                "per product.", ProductShotsSpec, build_product_shots, ("video",)),
     ]
     return {k.kind: k for k in kinds}
 
