@@ -31,6 +31,7 @@ from reelforge.settings import Settings
 REGISTRIES: dict[str, str] = {
     "image": "reelforge.providers.images:IMAGE_GENERATORS",
     "cutout": "reelforge.providers.cutout.registry:CUTOUTS",
+    "video": "reelforge.providers.video:VIDEO_GENERATORS",
 }
 
 
