@@ -72,6 +72,7 @@ class VideoCapabilities:
     max_count: int = 4
     seed: bool = True
     long_only: tuple[str, ...] = ("1080p", "4k")  # resolutions that need the longest duration
+    long_modes: tuple[str, ...] = ("reference", "extend")  # modes that need the longest duration
     extend_seconds: int = 7
     max_extensions: int = 20
 
@@ -119,7 +120,8 @@ def check_request(provider: str, caps: VideoCapabilities, request: VideoRequest,
                          hint=f"use {_choices(caps.durations)}")
     longest = max(caps.durations)
     needs_long = [why for why, on in ((f"resolution {request.resolution}", request.resolution in caps.long_only),
-                                      ("reference images", mode == "reference"), ("extension", mode == "extend"))
+                                      ("reference images", mode == "reference" and mode in caps.long_modes),
+                                      ("extension", mode == "extend" and mode in caps.long_modes))
                   if on]
     if needs_long and request.duration != longest:
         raise InputError(f"{needs_long[0]} needs duration {longest} s (got {request.duration})", field="--duration",

@@ -11,7 +11,7 @@ from reelforge.settings import Settings
 
 CAPS = VideoCapabilities("motion-1", resolutions=("720p", "1080p", "4k"), durations=tuple(range(1, 61)),
                          first_last=True, references=("asset", "style"), extension=True, audio="none",
-                         max_count=4, seed=True, long_only=())
+                         max_count=4, seed=True, long_only=(), long_modes=())
 
 
 class LocalVideos:
