@@ -363,6 +363,9 @@ def _register_subcommands() -> None:
 
     app.command("scenes")(scenes_cli.scenes)
     app.command("cutout")(cutout_cli.cutout)
+    from reelforge.cli.clip import clip as clip_command
+
+    app.command("clip")(clip_command)
     app.add_typer(cutout_cli.models_app, name="models")
     register_generation(app)
     from reelforge.cli import jobs as jobs_cli
