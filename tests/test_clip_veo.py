@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import signal
 import subprocess
 import sys
@@ -100,9 +99,8 @@ def test_every_mode_sends_its_documented_body(tmp_path: Path, clip_bytes: bytes)
 ])
 def test_limits_are_checked_before_any_request(tmp_path: Path, clip_bytes: bytes, options: dict[str, Any],
                                                field: str) -> None:
-    with FakeVeo(clip_bytes) as fake:
-        with pytest.raises(InputError) as info:
-            job(tmp_path, fake, **options).run()
+    with FakeVeo(clip_bytes) as fake, pytest.raises(InputError) as info:
+        job(tmp_path, fake, **options).run()
     assert info.value.field == field
     assert fake.calls == []
 
@@ -219,3 +217,14 @@ def test_budget_refuses_what_would_exceed_it(tmp_path: Path, clip_bytes: bytes) 
         result = job(tmp_path, fake, budget_usd=0.5).run()
     assert result.report.state == "failed" and fake.calls == []
     assert "budget" in (result.report.outcomes["clip"].error or "").lower()
+
+
+def test_polls_land_just_after_the_learned_render_time() -> None:
+    from reelforge.providers.video.base import RenderTiming
+
+    timing = RenderTiming()
+    assert timing.next_poll(0.0) is None  # nothing learned: the runtime's backoff
+    timing.pending("op0", 47.5)
+    timing.finished("op0", 77.5)  # done somewhere in (47.5, 77.5]
+    assert timing.next_poll(0.1) == pytest.approx(47.4)  # first look: when the last one was still running
+    assert timing.next_poll(47.5) == pytest.approx(0.03 * 47.5)  # then often

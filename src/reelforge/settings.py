@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     veo_poll_interval_s: float = Field(default=10.0, gt=0, description="First wait between operation polls.")
     veo_poll_max_interval_s: float = Field(default=30.0, gt=0, description="Longest wait between polls.")
     veo_max_wait_s: float = Field(default=900.0, gt=0, description="Give up polling after this long (a rerun resumes).")
+    veo_max_operations: int = Field(default=10, ge=1, description="Operations rendering at once (Veo allows 10 "
+                                    "concurrent requests per project); more clips wait for a slot before submitting.")
     video_provider: str = Field(default="local", description="Video provider used when none is named.")
 
     # --- storage (clip --upload): S3-compatible (AWS, DigitalOcean Spaces, MinIO, R2), GCS, Cloudinary

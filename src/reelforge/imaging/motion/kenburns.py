@@ -36,6 +36,7 @@ def kenburns(image: np.ndarray, size: tuple[int, int], frames: int, *, zoom: flo
         scale = 1 + (zoom - 1) * t
         dx, dy = pan[0] * w * t, pan[1] * h * t
         # scale about the centre, then shift: x' = s·(x − c) + c − d
-        matrix = np.float32([[scale, 0, (1 - scale) * w / 2 - dx * scale],
-                             [0, scale, (1 - scale) * h / 2 - dy * scale]])
-        yield cv2.warpAffine(base, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        matrix = np.array([[scale, 0, (1 - scale) * w / 2 - dx * scale],
+                             [0, scale, (1 - scale) * h / 2 - dy * scale]], np.float32)
+        yield np.asarray(cv2.warpAffine(base, matrix, (w, h), flags=cv2.INTER_LINEAR,
+                                        borderMode=cv2.BORDER_REFLECT))

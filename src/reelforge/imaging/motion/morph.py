@@ -28,7 +28,7 @@ def dense_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
     ga = cv2.cvtColor(cv2.resize(a, size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
     gb = cv2.cvtColor(cv2.resize(b, size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]
     flow = dis.calc(ga, gb, None)
     _large_moves(cv2.resize(a, size, interpolation=cv2.INTER_AREA),
                  cv2.resize(b, size, interpolation=cv2.INTER_AREA), flow)

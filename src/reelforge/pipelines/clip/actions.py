@@ -5,10 +5,11 @@ probe what they made and store it by content, with its metadata."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
-from reelforge.providers.video.base import GeneratedVideo, Reference, VideoRequest
+from reelforge.providers.video.base import GeneratedVideo, Reference, RenderTiming, VideoRequest
 from reelforge.runtime import ActionResult, StepContext, StepOutput
 from reelforge.runtime.operations import OperationStatus
 
@@ -71,15 +72,23 @@ class GenerateClip:
     def __init__(self, poll_interval_s: float = 10.0, poll_max_interval_s: float = 30.0,
                  max_wait_s: float = 900.0) -> None:
         self.poll_interval_s, self.poll_max_interval_s, self.max_wait_s = poll_interval_s, poll_max_interval_s, max_wait_s
+        self.timing = RenderTiming()  # used when the adapter keeps none (shared timing lives on the adapter)
 
     async def submit(self, ctx: StepContext) -> dict[str, Any]:
         handle: dict[str, Any] = await ctx.provider.submit(await request_from(ctx), ctx.params["model"])
+        handle["submitted_at"] = time.time()  # recorded with the handle: a resumed poll knows the age
         ctx.progress(0.0, f"submitted {handle['name']}")
         return handle
 
     async def poll(self, ctx: StepContext, handle: dict[str, Any]) -> OperationStatus:
         done, result, error = await ctx.provider.poll(handle)
-        return OperationStatus(done, error=error, data=result)
+        age = time.time() - float(handle.get("submitted_at") or time.time())
+        timing: RenderTiming = getattr(ctx.provider, "timing", None) or self.timing
+        if done:
+            timing.finished(handle["name"], age)
+            return OperationStatus(done, error=error, data=result)
+        timing.pending(handle["name"], age)
+        return OperationStatus(False, next_poll_s=timing.next_poll(age))
 
     async def fetch(self, ctx: StepContext, handle: dict[str, Any], status: OperationStatus) -> ActionResult:
         assert ctx.scratch is not None

@@ -69,7 +69,8 @@ class ClipJob:
             if kind not in ("asset", "style"):
                 raise InputError(f"reference type {kind!r} is not asset or style", field="--ref-type")
         return VideoRequest(self.prompt, b"" if self.image else None, b"" if self.last_frame else None,
-                            tuple(Reference(b"", kind) for _, kind in self.refs), self.extend, self.extend_uri,
+                            tuple(Reference(b"", kind) for _, kind in self.refs),  # type: ignore[arg-type]
+                            self.extend, self.extend_uri,
                             self.aspect, self.resolution, self.duration, self.negative_prompt, self.seed,
                             self.audio, self.count)
 
@@ -124,7 +125,7 @@ class ClipJob:
 
     def _runner(self, ctx: RuntimeContext) -> Runner:
         s = self.settings
-        actions = [GenerateClip(s.veo_poll_interval_s, s.veo_poll_max_interval_s, s.veo_max_wait_s), LocalClip()]
+        actions: list[Any] = [GenerateClip(s.veo_poll_interval_s, s.veo_poll_max_interval_s, s.veo_max_wait_s), LocalClip()]
         providers = {self.provider: self.generator} if self.generator is not None else None
         return Runner(actions={a.kind: a for a in actions}, context=ctx, providers=providers)
 
@@ -137,7 +138,7 @@ class ClipJob:
         runner = self._runner(ctx)
         options = RunOptions(self.budget_usd, None, self.refresh, title=f"clip [{self.provider}] {self.prompt[:60]}")
         with subscribed(runner.bus, events):
-            async with (cancel or CancelToken()).scope():
+            async with (cancel or CancelToken()).scope(), self._operation_slot(ctx):
                 report = await runner.run(steps, options)
         outcome = report.outcomes.get("clip")
         if outcome is None or outcome.result is None:
@@ -145,6 +146,17 @@ class ClipJob:
         files, metas = self._export(ctx, outcome.result.artifacts)
         uploads = await self._upload(ctx, files, metas, report.run_id) if self.upload else []
         return ClipResult(report, files, uploads, metas)
+
+    def _operation_slot(self, ctx: RuntimeContext) -> Any:
+        """The provider's bound on operations in flight (Veo: REELFORGE_VEO_MAX_OPERATIONS), taken
+        before submitting and held until the clip is downloaded; none for local rendering."""
+        import contextlib
+
+        if self.provider == "local":
+            return contextlib.nullcontext()
+        assert ctx.providers is not None
+        generator = self.generator or ctx.providers.get("video", self.provider)
+        return getattr(generator, "operations", None) or contextlib.nullcontext()
 
     def _export(self, ctx: RuntimeContext, artifacts: Any) -> tuple[list[Path], list[dict[str, Any]]]:
         files, metas = [], []

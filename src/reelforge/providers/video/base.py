@@ -96,6 +96,32 @@ class VideoGenerator(Protocol):
     def check(self, request: VideoRequest) -> None: ...
 
 
+class RenderTiming:
+    """Learns how long operations take here, so polls land just after a clip is ready instead of
+    up to a whole backoff interval late: before anything is learned the runtime's backoff applies
+    (10 s ×1.5 up to 30 s); afterwards the next poll is at the shortest render seen so far and
+    then every 3 % of it. Fewer requests and less idle time than a fixed backoff."""
+
+    def __init__(self) -> None:
+        self._last_pending: dict[str, float] = {}
+        self._lower: list[float] = []  # per finished operation: the last age at which it was not done
+
+    def pending(self, name: str, age: float) -> None:
+        self._last_pending[name] = age
+
+    def finished(self, name: str, age: float) -> None:
+        if name in self._last_pending:
+            self._lower.append(self._last_pending.pop(name))
+            self._lower = self._lower[-8:]
+
+    def next_poll(self, age: float) -> float | None:
+        if not self._lower:
+            return None
+        expected = sorted(self._lower)[len(self._lower) // 2]
+        fine = max(0.2, 0.03 * expected)
+        return expected - age if age + fine < expected else fine
+
+
 def _choices(values: tuple[Any, ...]) -> str:
     return ", ".join(str(v) for v in values)
 

@@ -6,7 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from reelforge.providers.limits import Limits
-from reelforge.providers.video.base import GeneratedVideo, VideoCapabilities, VideoRequest, check_request, size_of
+from reelforge.providers.video.base import (
+    GeneratedVideo,
+    VideoCapabilities,
+    VideoRequest,
+    check_request,
+    size_of,
+)
 from reelforge.settings import Settings
 
 CAPS = VideoCapabilities("motion-1", resolutions=("720p", "1080p", "4k"), durations=tuple(range(1, 61)),

@@ -7,6 +7,7 @@ the operation GET (Vertex: `fetchPredictOperation`), and the file download (a re
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Callable
@@ -24,7 +25,13 @@ from reelforge.providers.errors import (
     transport_error,
 )
 from reelforge.providers.limits import Limits
-from reelforge.providers.video.base import GeneratedVideo, VideoCapabilities, VideoRequest, check_request
+from reelforge.providers.video.base import (
+    GeneratedVideo,
+    RenderTiming,
+    VideoCapabilities,
+    VideoRequest,
+    check_request,
+)
 from reelforge.providers.video.models import capabilities, vertex_caps
 from reelforge.settings import Settings, secret
 
@@ -69,6 +76,10 @@ class VeoVideos:
         self.poll_max_interval_s = settings.veo_poll_max_interval_s
         self.max_wait_s = settings.veo_max_wait_s
         self._client = httpx.AsyncClient(timeout=limits.timeout_s, transport=transport, follow_redirects=False)
+        # operations in flight at once (held from before the submission to the download), shared by
+        # every clip on this context; a separate bound from the per-request concurrency of the gate
+        self.operations = asyncio.Semaphore(settings.veo_max_operations)
+        self.timing = RenderTiming()  # how long renders take here: when to poll next
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -125,8 +136,9 @@ class VeoVideos:
         for n, sample in enumerate(samples):
             video = sample.get("video", sample) if isinstance(sample, dict) else {}
             path = folder / f"veo-{n}.mp4"
-            if video.get("bytesBase64Encoded") or video.get("encodedVideo"):
-                path.write_bytes(base64.b64decode(video.get("bytesBase64Encoded") or video.get("encodedVideo")))
+            inline = video.get("bytesBase64Encoded") or video.get("encodedVideo")
+            if isinstance(inline, str):
+                path.write_bytes(base64.b64decode(inline))
             elif isinstance(video.get("uri"), str):
                 path.write_bytes(await self._download(video["uri"]))
             else:
