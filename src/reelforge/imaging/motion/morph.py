@@ -131,7 +131,7 @@ def _blend(fa: tuple[np.ndarray, np.ndarray], fb: tuple[np.ndarray, np.ndarray],
     out = cv2.addWeighted(wa, 1 - t, wb, t, 0)
     cv2.copyTo(wa, cv2.subtract(ha8, hb8), out)  # a only
     cv2.copyTo(wb, cv2.subtract(hb8, ha8), out)  # b only
-    neither = np.asarray(cv2.bitwise_or(ha8, hb8)) ^ 1
+    neither = (ha8 | hb8) ^ 1
     if neither.any():
         cv2.copyTo(cv2.addWeighted(a, 1 - t, b, t, 0), neither, out)
     return np.asarray(out)
