@@ -89,7 +89,35 @@ def test_local_folder_target_and_bad_targets(tmp_path: Path) -> None:
     assert (tmp_path / "shelf" / "a.mp4").read_bytes() == b"abc"
     assert json.loads((tmp_path / "shelf" / "a.mp4.json").read_text())["metadata"] == {"prompt": "p"}
     assert answer["url"].startswith("file://")
-    for bad in ("ftp://x/y", "s3://bucket-only", "gs://b/k.mp4"):
+    for bad in ("ftp://x/y", "s3://bucket-only", "gs://b/k.mp4", "cloudinary://"):
         with pytest.raises(InputError) as info:
             parse_target(bad)
         assert info.value.field == "--upload"
+
+
+def test_cloudinary_upload_is_signed_as_documented_and_chunks_large_files(tmp_path: Path) -> None:
+    from reelforge.providers.storage.cloudinary import CloudinaryStorage, context_value
+    from tests.fakes.cloudinary_api import API_KEY, API_SECRET, CLOUD, FakeCloudinary
+
+    data = bytes(range(256)) * 300
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(data)
+    with FakeCloudinary() as fake:
+        s = Settings(data_dir=tmp_path, cloudinary_url=f"cloudinary://{API_KEY}:{API_SECRET}@{CLOUD}",
+                     cloudinary_base_url=fake.url)
+        store, key = open_target("cloudinary://clips/fox", s)
+        answer = store.upload(path, key, "video/mp4", {"prompt": "a fox | snow = cold", "model": "veo"})
+        assert answer["key"] == "clips/fox" and answer["url"].endswith("clips/fox.mp4")
+        assert fake.assets["clips/fox"]["bytes"] == data
+        assert fake.assets["clips/fox"]["context"]["model"] == "veo"
+        chunked = CloudinaryStorage("big", s, chunk_bytes=10_000)
+        chunked.upload(path, "clip", "video/mp4", {})
+        assert fake.assets["big/clip"]["bytes"] == data
+        assert sum(1 for r in fake.requests if "content-range" in r["headers"]) == 8
+        bad = Settings(data_dir=tmp_path, cloudinary_url=f"cloudinary://{API_KEY}:wrong@{CLOUD}",
+                       cloudinary_base_url=fake.url)
+        from reelforge.errors import ProviderError
+
+        with pytest.raises(ProviderError, match="Invalid Signature"):
+            CloudinaryStorage("x", bad).upload(path, "y", "video/mp4", {})
+    assert context_value({"a": "x=y|z"}) == "a=x\\=y\\|z"

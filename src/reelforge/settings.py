@@ -133,6 +133,10 @@ class Settings(BaseSettings):
     spaces_region: str | None = Field(
         default=None, validation_alias=AliasChoices("REELFORGE_SPACES_REGION", "DIGITALOCEAN_SPACES_REGION"),
         description="DigitalOcean Spaces region (sets the endpoint https://<region>.digitaloceanspaces.com).")
+    cloudinary_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_CLOUDINARY_URL", "CLOUDINARY_URL"),
+        description="cloudinary://API_KEY:API_SECRET@CLOUD_NAME (the Cloudinary console's environment variable).")
+    cloudinary_base_url: str = Field(default="https://api.cloudinary.com", description="Cloudinary upload API base URL.")
     storage_url_expiry_s: int = Field(default=3600, gt=0, description="Lifetime of presigned/signed URLs.")
     storage_public: bool = Field(default=False, description="Upload public-read and return the public URL.")
 
