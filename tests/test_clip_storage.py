@@ -89,7 +89,7 @@ def test_local_folder_target_and_bad_targets(tmp_path: Path) -> None:
     assert (tmp_path / "shelf" / "a.mp4").read_bytes() == b"abc"
     assert json.loads((tmp_path / "shelf" / "a.mp4.json").read_text())["metadata"] == {"prompt": "p"}
     assert answer["url"].startswith("file://")
-    for bad in ("ftp://x/y", "s3://bucket-only", "gs://b/k.mp4", "cloudinary://"):
+    for bad in ("ftp://x/y", "s3://bucket-only", "gs://bucket-only", "cloudinary://"):
         with pytest.raises(InputError) as info:
             parse_target(bad)
         assert info.value.field == "--upload"
@@ -121,3 +121,33 @@ def test_cloudinary_upload_is_signed_as_documented_and_chunks_large_files(tmp_pa
         with pytest.raises(ProviderError, match="Invalid Signature"):
             CloudinaryStorage("x", bad).upload(path, "y", "video/mp4", {})
     assert context_value({"a": "x=y|z"}) == "a=x\\=y\\|z"
+
+
+def test_gcs_upload_with_metadata_resumable_chunks_and_a_signed_url(tmp_path: Path) -> None:
+    from google.oauth2 import service_account
+
+    from reelforge.providers.storage.gcs import GCSStorage
+    from tests.fakes.gcs_api import FakeGCS, service_account_info
+
+    data = bytes(range(256)) * 4096  # 1 MiB
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(data)
+    with FakeGCS() as fake:
+        key_file = tmp_path / "sa.json"
+        key_file.write_text(json.dumps(service_account_info(f"{fake.url}/token")))
+        s = Settings(data_dir=tmp_path, gcs_endpoint_url=fake.url, google_application_credentials=key_file)
+        store, key = open_target("gs://clips/fox/clip.mp4", s)
+        answer = store.upload(path, key, "video/mp4", {"prompt": "a fox", "run-id": "r1"})
+        stored = fake.objects[("clips", "fox/clip.mp4")]
+        assert stored["data"] == data and stored["contentType"] == "video/mp4"
+        assert stored["metadata"] == {"prompt": "a fox", "run-id": "r1"}
+        assert "X-Goog-Signature" in answer["url"]
+        assert httpx.get(answer["url"]).content == data
+        credentials = service_account.Credentials.from_service_account_file(
+            str(key_file), scopes=["https://www.googleapis.com/auth/devstorage.read_write"])
+        big = tmp_path / "big.mp4"
+        big.write_bytes(data * 9)  # 9 MiB: above the library's 8 MiB multipart limit → resumable
+        chunked = GCSStorage("clips", s, credentials=credentials, resumable_bytes=1000, chunk_bytes=4 * 1024 * 1024)
+        chunked.upload(big, "big.mp4", "video/mp4", {})
+        assert fake.objects[("clips", "big.mp4")]["data"] == data * 9
+        assert sum(1 for method, _ in fake.calls if method == "PUT") == 3  # 4 + 4 + 1 MiB

@@ -133,6 +133,13 @@ class Settings(BaseSettings):
     spaces_region: str | None = Field(
         default=None, validation_alias=AliasChoices("REELFORGE_SPACES_REGION", "DIGITALOCEAN_SPACES_REGION"),
         description="DigitalOcean Spaces region (sets the endpoint https://<region>.digitaloceanspaces.com).")
+    gcs_endpoint_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_GCS_ENDPOINT_URL", "STORAGE_EMULATOR_HOST"),
+        description="Google Cloud Storage JSON API endpoint (an emulator or proxy); default Google's.")
+    google_application_credentials: Path | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_GOOGLE_APPLICATION_CREDENTIALS",
+                                                    "GOOGLE_APPLICATION_CREDENTIALS"),
+        description="Service-account JSON for GCS (signed URLs need one); else application-default credentials.")
     cloudinary_url: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("REELFORGE_CLOUDINARY_URL", "CLOUDINARY_URL"),
         description="cloudinary://API_KEY:API_SECRET@CLOUD_NAME (the Cloudinary console's environment variable).")

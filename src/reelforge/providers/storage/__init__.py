@@ -1,6 +1,6 @@
 """The storage capability: where finished clips are uploaded, by URL-like target —
 `s3://bucket/key` (AWS, DigitalOcean Spaces, MinIO, R2 via the endpoint URL),
-`cloudinary://folder/name` (Cloudinary's upload API), `file:///folder/key` (a local folder). Each adapter offers `upload(path, key, content_type, metadata) -> dict` with
+`gs://bucket/key` (Google Cloud Storage), `cloudinary://folder/name` (Cloudinary's upload API), `file:///folder/key` (a local folder). Each adapter offers `upload(path, key, content_type, metadata) -> dict` with
 the stored key, size and a URL (public, or presigned with an expiry)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 from reelforge.errors import InputError
 from reelforge.settings import Settings
 
-SCHEMES = ("s3", "file", "cloudinary")
+SCHEMES = ("s3", "gs", "file", "cloudinary")
 
 
 class Storage(Protocol):
@@ -25,8 +25,8 @@ def parse_target(target: str) -> tuple[str, str, str]:
     url = urlparse(target)
     if url.scheme not in SCHEMES:
         raise InputError(f"upload target {target!r} is not supported", field="--upload",
-                         hint="use s3://bucket/key.mp4, cloudinary://folder/name or file:///folder/key.mp4 "
-                              "(gs:// is not built yet)")
+                         hint="use s3://bucket/key.mp4, gs://bucket/key.mp4, cloudinary://folder/name or "
+                              "file:///folder/key.mp4")
     if url.scheme == "file":
         folder, _, key = url.path.rpartition("/")
         return "file", folder or "/", key or "clip.mp4"
@@ -55,6 +55,10 @@ def open_target(target: str, settings: Settings) -> tuple[Storage, str]:
         from reelforge.providers.storage.cloudinary import CloudinaryStorage
 
         return CloudinaryStorage(where, settings), key
+    if scheme == "gs":
+        from reelforge.providers.storage.gcs import GCSStorage
+
+        return GCSStorage(where, settings), key
     from reelforge.providers.storage.s3 import S3Storage
 
     return S3Storage(where, settings), key
