@@ -227,4 +227,4 @@ def test_polls_land_just_after_the_learned_render_time() -> None:
     timing.pending("op0", 47.5)
     timing.finished("op0", 77.5)  # done somewhere in (47.5, 77.5]
     assert timing.next_poll(0.1) == pytest.approx(47.4)  # first look: when the last one was still running
-    assert timing.next_poll(47.5) == pytest.approx(0.03 * 47.5)  # then often
+    assert timing.next_poll(47.5) == pytest.approx(0.01 * 47.5)  # then often

@@ -100,7 +100,7 @@ class RenderTiming:
     """Learns how long operations take here, so polls land just after a clip is ready instead of
     up to a whole backoff interval late: before anything is learned the runtime's backoff applies
     (10 s ×1.5 up to 30 s); afterwards the next poll is at the shortest render seen so far and
-    then every 3 % of it. Fewer requests and less idle time than a fixed backoff."""
+    then every 1 % of it. Fewer requests and less idle time than a fixed backoff."""
 
     def __init__(self) -> None:
         self._last_pending: dict[str, float] = {}
@@ -118,7 +118,7 @@ class RenderTiming:
         if not self._lower:
             return None
         expected = sorted(self._lower)[len(self._lower) // 2]
-        fine = max(0.2, 0.03 * expected)
+        fine = max(0.2, 0.01 * expected)
         return expected - age if age + fine < expected else fine
 
 
