@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from reelforge.atomic import atomic_output, write_text
+
 
 class LocalFolder:
     name = "file"
@@ -16,10 +18,8 @@ class LocalFolder:
 
     def upload(self, path: Path, key: str, content_type: str, metadata: dict[str, str]) -> dict[str, Any]:
         target = self.folder / key
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.name}.part")
-        shutil.copyfile(path, temp)
-        temp.replace(target)
-        target.with_name(target.name + ".json").write_text(
-            json.dumps({"content_type": content_type, "metadata": metadata}, indent=2))
+        with atomic_output(target) as temp:
+            shutil.copyfile(path, temp)
+        write_text(target.with_name(target.name + ".json"),
+                   json.dumps({"content_type": content_type, "metadata": metadata}, indent=2))
         return {"storage": "file", "key": key, "url": target.resolve().as_uri(), "size": target.stat().st_size}

@@ -4,6 +4,7 @@ outputs as Veo, so a pipeline iterates offline and switches with one flag."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from reelforge.providers.limits import Limits
 from reelforge.providers.video.base import (
@@ -32,10 +33,42 @@ class LocalVideos:
         check_request(self.name, CAPS, request)
 
 
+FPS = 24
+
+
+def render_clip(out: Path, size: tuple[int, int], seconds: float, *, prompt: str = "", image: bytes | None = None,
+                last_frame: bytes | None = None, video: Path | None = None, seed: int = 0) -> int:
+    """Write the clip to `out`; returns the number of frames. The mode follows from the inputs:
+    video → extension (+seconds), image + last_frame → morph, image → Ken Burns, else a card."""
+    from reelforge.ffmpeg.frames import read_frames, write_mp4
+    from reelforge.imaging.motion.card import card
+    from reelforge.imaging.motion.extend import extend
+    from reelforge.imaging.motion.kenburns import kenburns
+    from reelforge.imaging.motion.morph import morph
+
+    frames = max(2, round(seconds * FPS))
+    if video is not None:
+        source = extend(read_frames(video, size), size, frames)
+    elif image is not None and last_frame is not None:
+        source = morph(_decode(image), _decode(last_frame), size, frames)
+    elif image is not None:
+        source = kenburns(_decode(image), size, frames)
+    else:
+        source = card(prompt, size, frames, seed)
+    return write_mp4(source, out, size, FPS)
+
+
+def _decode(data: bytes) -> Any:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
 def render_local(request: VideoRequest, out: Path, variant: int = 0) -> GeneratedVideo:
     """Render one clip (runs in the process pool). Reference images stand in for a first frame."""
-    from reelforge.imaging.motion.render import render_clip
-
     image = request.image if request.image is not None else \
         (request.references[0].data if request.references else None)
     seconds = request.duration if request.mode != "extend" else CAPS.extend_seconds

@@ -1,4 +1,4 @@
-"""Frames in, MP4 out: RGB frames piped into one ffmpeg process (no frame files on disk), and
+"""Frames in, MP4 out (the local motion engine's encoder): RGB frames piped into one ffmpeg process (no frame files on disk), and
 the frames of an existing video read back the same way."""
 
 from __future__ import annotations
