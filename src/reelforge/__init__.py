@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "cutout", "cutout_files", "load_timeline", "probe", "render", "render_frame"]
+__all__ = ["__version__", "clip", "cutout", "cutout_files", "load_timeline", "probe", "render", "render_frame"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from reelforge.ffmpeg.probe import probe
+    from reelforge.pipelines.clip import clip
     from reelforge.pipelines.cutout import cutout, cutout_files
     from reelforge.render.api import render, render_frame
     from reelforge.spec.loader import load_timeline
@@ -23,6 +24,7 @@ _LAZY = {
     "render_frame": "reelforge.render.api",
     "probe": "reelforge.ffmpeg.probe",
     "cutout": "reelforge.pipelines.cutout",
+    "clip": "reelforge.pipelines.clip",
     "cutout_files": "reelforge.pipelines.cutout",
 }
 

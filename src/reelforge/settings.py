@@ -112,6 +112,50 @@ class Settings(BaseSettings):
     openai_vision_model: str = Field(default="gpt-4o-mini", description="Chat model with image input (OpenAI, or a "
                                      "local server such as Ollama/vLLM at openai_base_url).")
 
+    # --- video (clip): Veo over the Gemini API or Vertex AI, and the local motion engine ---------
+    veo_base_url: str | None = Field(default=None, description="Veo API base URL; default: gemini_base_url, else "
+                                     "https://generativelanguage.googleapis.com (Vertex: the regional endpoint).")
+    veo_model: str = Field(default="veo-3.1-fast-generate-preview", description="Veo model id.")
+    veo_api_version: str = Field(default="v1beta", description="Gemini API version for Veo (v1beta or v1).")
+    veo_poll_interval_s: float = Field(default=10.0, gt=0, description="First wait between operation polls.")
+    veo_poll_max_interval_s: float = Field(default=30.0, gt=0, description="Longest wait between polls.")
+    veo_max_wait_s: float = Field(default=900.0, gt=0, description="Give up polling after this long (a rerun resumes).")
+    veo_max_operations: int = Field(default=10, ge=1, description="Operations rendering at once (Veo allows 10 "
+                                    "concurrent requests per project); more clips wait for a slot before submitting.")
+    video_provider: str = Field(default="local", description="Video provider used when none is named.")
+
+    # --- storage (clip --upload): S3-compatible (AWS, DigitalOcean Spaces, MinIO, R2), GCS, Cloudinary
+    s3_endpoint_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
+                                                    "AWS_ENDPOINT_URL", "DIGITALOCEAN_SPACES_ENDPOINT"),
+        description="S3 endpoint (MinIO, R2, Spaces); default AWS, or Spaces when DIGITALOCEAN_SPACES_REGION is set.")
+    s3_region: str | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION",
+                                                    "DIGITALOCEAN_SPACES_REGION"), description="S3 region.")
+    s3_access_key_id: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID",
+                                                    "DIGITALOCEAN_SPACES_KEY"),
+        description="S3 access key (else boto3's own chain: profiles, instance roles).")
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY",
+                                                    "DIGITALOCEAN_SPACES_SECRET"), description="S3 secret key.")
+    spaces_region: str | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_SPACES_REGION", "DIGITALOCEAN_SPACES_REGION"),
+        description="DigitalOcean Spaces region (sets the endpoint https://<region>.digitaloceanspaces.com).")
+    gcs_endpoint_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_GCS_ENDPOINT_URL", "STORAGE_EMULATOR_HOST"),
+        description="Google Cloud Storage JSON API endpoint (an emulator or proxy); default Google's.")
+    google_application_credentials: Path | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_GOOGLE_APPLICATION_CREDENTIALS",
+                                                    "GOOGLE_APPLICATION_CREDENTIALS"),
+        description="Service-account JSON for GCS (signed URLs need one); else application-default credentials.")
+    cloudinary_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REELFORGE_CLOUDINARY_URL", "CLOUDINARY_URL"),
+        description="cloudinary://API_KEY:API_SECRET@CLOUD_NAME (the Cloudinary console's environment variable).")
+    cloudinary_base_url: str = Field(default="https://api.cloudinary.com", description="Cloudinary upload API base URL.")
+    storage_url_expiry_s: int = Field(default=3600, gt=0, description="Lifetime of presigned/signed URLs.")
+    storage_public: bool = Field(default=False, description="Upload public-read and return the public URL.")
+
     # --- credentials: the providers' own variable names, or REELFORGE_<NAME> ----------------
     gemini_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("REELFORGE_GEMINI_API_KEY", "GEMINI_API_KEY"),

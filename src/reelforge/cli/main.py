@@ -366,6 +366,9 @@ def _register_subcommands() -> None:
     from reelforge.cli.product_shots import product_shots
 
     app.command("product-shots")(product_shots)
+    from reelforge.cli.clip import clip as clip_command
+
+    app.command("clip")(clip_command)
     app.add_typer(cutout_cli.models_app, name="models")
     register_generation(app)
     from reelforge.cli import jobs as jobs_cli

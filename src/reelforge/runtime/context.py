@@ -32,6 +32,7 @@ REGISTRIES: dict[str, str] = {
     "image": "reelforge.providers.images:IMAGE_GENERATORS",
     "cutout": "reelforge.providers.cutout.registry:CUTOUTS",
     "vision": "reelforge.providers.vision:VISION",
+    "video": "reelforge.providers.video:VIDEO_GENERATORS",
 }
 
 

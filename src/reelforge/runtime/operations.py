@@ -26,6 +26,7 @@ class OperationStatus:
     progress: float | None = None  # 0..1 when the provider says
     error: ProviderError | None = None  # the operation ended without a result
     data: dict[str, Any] = field(default_factory=dict)  # whatever fetch needs from the last poll
+    next_poll_s: float | None = None  # the action's own estimate of when to look again (else the backoff)
 
 
 @runtime_checkable
@@ -103,11 +104,12 @@ async def _poll_until_done(action: OperationAction, ctx: StepContext, handle: Ha
         if status.done:
             return status
         waited = time.monotonic() - started
-        if waited + interval > action.max_wait_s:
+        wait = interval if status.next_poll_s is None else max(0.0, status.next_poll_s)
+        if waited + wait > action.max_wait_s:
             raise ProviderError(ctx.step.provider or "?", f"the operation did not finish within "
                                 f"{action.max_wait_s:g} s", reason="timeout",
                                 hint="rerun later: the run resumes polling the same operation, it is not "
                                      "submitted (or paid for) again")
         ctx.progress(status.progress if status.progress is not None else 0.0, "waiting for the operation")
-        await asyncio.sleep(interval)
+        await asyncio.sleep(wait)
         interval = min(interval * 1.5, action.poll_max_interval_s)

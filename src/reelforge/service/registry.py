@@ -225,6 +225,40 @@ def build_product_shots(spec: ProductShotsSpec, options: JobOptions, settings: S
                                ai_background=spec.ai_background)
     return ProductShotsJob(spec.video, _out(workdir), opts, settings, budget_usd=options.budget_usd,
                            refresh=tuple(options.refresh))
+# --- clip --------------------------------------------------------------------------------------
+
+class ClipSpec(BaseModel):
+    """A generated clip (`reelforge clip`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    prompt: str = Field("", max_length=4000, description="What happens in the clip.")
+    provider: Literal["veo", "local"] | None = Field(None, description="veo or local (default REELFORGE_VIDEO_PROVIDER).")
+    model: str | None = Field(None, description="Veo model id.")
+    image: str | None = Field(None, description="First frame (upload:, job: or a URL).")
+    last_frame: str | None = Field(None, description="Last frame (needs image).")
+    refs: list[str] = Field(default_factory=list, max_length=3, description="Reference images (asset).")
+    extend: str | None = Field(None, description="A clip to extend.")
+    duration: int = Field(8, ge=1, le=60, description="Seconds (Veo: 4, 6 or 8).")
+    aspect: Literal["16:9", "9:16"] = "16:9"
+    resolution: Literal["720p", "1080p", "4k"] = "720p"
+    audio: bool | None = None
+    negative_prompt: str | None = None
+    seed: int | None = None
+    count: int = Field(1, ge=1, le=4)
+
+
+def build_clip(spec: ClipSpec, options: JobOptions, settings: Settings, workdir: Path) -> Any:
+    from reelforge.pipelines.clip import ClipJob
+
+    def path(value: str | None) -> Path | None:
+        return Path(value) if value else None
+
+    return ClipJob(spec.prompt, _out(workdir) / "clip.mp4", settings, provider=spec.provider or settings.video_provider,
+                   model=spec.model, image=path(spec.image), last_frame=path(spec.last_frame),
+                   refs=tuple((Path(r), "asset") for r in spec.refs), extend=path(spec.extend),
+                   duration=spec.duration, aspect=spec.aspect, resolution=spec.resolution, audio=spec.audio,
+                   negative_prompt=spec.negative_prompt, seed=spec.seed, count=spec.count,
+                   budget_usd=options.budget_usd, refresh=tuple(options.refresh))
 
 
 def _kinds() -> dict[str, JobKind]:
@@ -245,6 +279,8 @@ def _kinds() -> dict[str, JobKind]:
                 ("refs.*",)),
         JobKind("product-shots", "Product shots", "A product video → best frame, real cut-out and studio shots "
                 "per product.", ProductShotsSpec, build_product_shots, ("video",)),
+        JobKind("clip", "Clip", "A video clip from a prompt, frames or references (Veo or local motion).", ClipSpec,
+                build_clip, ("image", "last_frame", "refs.*", "extend")),
     ]
     return {k.kind: k for k in kinds}
 
