@@ -60,8 +60,12 @@ def _check_caption_style(value: dict[str, Any]) -> dict[str, Any]:
 class Subject(Strict):
     """How a cut-out subject sits on the background (balanced and premium modes)."""
 
-    scale: float = Field(0.72, gt=0.05, le=1, description="The subject fits within this fraction of the frame's width and height.")
-    anchor: Literal["center", "bottom"] = Field("bottom", description="center, or bottom = standing on the floor like a product shot.")
+    placement: Literal["auto", "fixed"] = Field(
+        "auto", description="auto = the layout step sizes the subject from its alpha bounding box for the aspect, "
+                            "keeps it clear of the caption and inside the frame through the whole zoom; fixed = "
+                            "`scale` and `anchor` as given (setting either of them alone also means fixed).")
+    scale: float = Field(0.72, gt=0.05, le=1, description="Fixed placement: the subject fits within this fraction of the frame's width and height.")
+    anchor: Literal["center", "bottom"] = Field("bottom", description="Fixed placement: center, or bottom = standing on the floor line.")
     shadow: ContactShadow | None = Field(default_factory=lambda: ContactShadow(),
                                          description="Contact shadow under the subject; null for none.")
 
@@ -132,7 +136,9 @@ class ScenesSpec(Strict):
                                           description="Transition between scenes; null or `cut` for hard cuts.")
     motion: KenBurns | None = Field(default_factory=lambda: KenBurns(zoom_from=1.0, zoom_to=1.08),
                                     description="Ken Burns move on every scene: a preset name, an object, or none.")
-    caption_style: dict[str, Any] = Field(default_factory=dict, description="Text-layer fields for captions "
+    caption_style: dict[str, Any] = Field(default_factory=dict, description="Text-layer fields for captions; "
+                                          "a `size` ≤ 1 is a fraction of the frame's short side, and margin and "
+                                          "wrap width default to the platform safe zone "
                                           "(style — a preset such as `neon` or a Style —, font, size, color, stroke, "
                                           "shadow, box, position, margin…).")
     music: Music | None = Field(None, description="Background music: a file path or an object.")
