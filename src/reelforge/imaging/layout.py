@@ -96,18 +96,21 @@ def safe_rect(aspect: str, size: tuple[int, int]) -> Rect:
 
 def caption_fit(aspect: str, size: tuple[int, int], position: str) -> dict[str, float]:
     """`margin` and `wrap_width` for a caption text layer at `position` so that it lands inside the
-    safe zone: the margin is the widest inset on the sides the anchor touches, and the wrap width
-    keeps a centred block clear of both side bands."""
+    safe zone. The renderer uses one margin for both axes, so it is the widest inset on the sides the
+    anchor touches; the wrap width keeps a centred block clear of both side bands, and a corner block
+    (pushed in by that margin) clear of the opposite band."""
     left, top, right, bottom = SAFE_ZONES.get(aspect, DEFAULT_SAFE)
     w, h = size
     short = min(size)
     sides = [left * w if position.endswith("left") else 0, right * w if position.endswith("right") else 0,
              top * h if position.startswith("top") else 0, bottom * h if position.startswith("bottom") else 0]
-    if position in ("top", "bottom", "center"):
-        sides += [0.0]
     margin = max(sides) if max(sides) > 0 else max(left * w, right * w)
-    side = max(left, right)
-    return {"margin": round(margin / short + 0.002, 4), "wrap_width": round(1 - 2 * side - 0.02, 4)}
+    wrap = 1 - 2 * max(left, right) - 0.02
+    if position.endswith("left"):
+        wrap = min(wrap, (w - margin - right * w) / w - 0.02)
+    elif position.endswith("right"):
+        wrap = min(wrap, (w - margin - left * w) / w - 0.02)
+    return {"margin": round(margin / short + 0.002, 4), "wrap_width": round(max(wrap, 0.2), 4)}
 
 
 def caption_rect(image_size: tuple[int, int], position: str, margin: float, size: tuple[int, int]) -> Rect:
