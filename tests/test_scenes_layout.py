@@ -180,3 +180,30 @@ def test_contact_sheet_shows_the_rendered_frame_with_its_number_off_the_picture(
     # the number sits on the strip below the picture
     strip = sheet[8 + h: 8 + h + h // 8, 8:8 + w // 4]
     assert strip.max() > 200
+
+
+def test_premium_cuts_out_no_worse_than_balanced_on_the_white_benchmark_split() -> None:
+    """Premium forced `refine`: smeared edges on exact white backdrops (3.4x balanced's alpha error)."""
+    sys.path.insert(0, str(ROOT))
+    from bench.cutout_data import dataset
+    from reelforge.imaging.cutout.engine import cut_local
+    from reelforge.spec.scenes import ScenesSpec
+
+    samples = dataset(256, splits=("a",))
+    errors: dict[str, float] = {}
+
+    def error(method: str) -> float:
+        if method not in errors:
+            total = 0.0
+            for s in samples:
+                rgb8 = (np.clip(s.image, 0, 1) * 255).round().astype(np.uint8)
+                alpha = np.asarray(cut_local(rgb8[..., :3], method).image.getchannel("A"), np.float32) / 255
+                total += float(np.abs(alpha - s.alpha).mean())
+            errors[method] = total / len(samples)
+        return errors[method]
+
+    spec = {"scenes": [{"prompt": "a mug"}]}
+    premium = ScenesSpec.model_validate({**spec, "mode": "premium"}).cutout_method
+    balanced = ScenesSpec.model_validate({**spec, "mode": "balanced"}).cutout_method
+    assert error(premium) <= error(balanced) + 1e-6, errors
+    assert ScenesSpec.model_validate({**spec, "mode": "premium"}).encode_quality == "high"
