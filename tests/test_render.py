@@ -413,3 +413,31 @@ def test_prepared_stills_are_cached_between_renders(tmp_path: Path, monkeypatch:
     render(spec, tmp_path / "a.mp4")
     render(spec, tmp_path / "b.mp4")
     assert len(calls) == 1
+
+
+def test_pan_preset_follows_its_easing_curve_without_dead_stops(tmp_path: Path) -> None:
+    """pan-right asks for focus 0.4 → 0.6 at zoom 1.15, where only 0.435 … 0.565 is reachable. A
+    per-frame clamp stood still for 8 frames, moved at full speed, then stopped dead. Measure each
+    frame's displacement (phase correlation) and compare it with the ease-in-out curve."""
+    from reelforge.spec.timeline import MOTION_PRESETS
+
+    rng = np.random.default_rng(2)
+    texture = rng.integers(0, 255, (360, 640, 3), dtype=np.uint8)
+    texture = np.asarray(Image.fromarray(texture).resize((1280, 720), Image.Resampling.BILINEAR))
+    src = tmp_path / "texture.png"
+    Image.fromarray(texture).save(src)
+    out = tmp_path / "pan.mp4"
+    seconds = 2
+    spec = {"canvas": canvas(fps=FPS), "output": {"quality": "high"}, "clips": [{"duration": seconds, "layers": [
+        {"type": "image", "path": str(src), "motion": "pan-right"}]}]}
+    render(spec, out)
+    frames = [frame_at(out, (i + 0.5) / FPS).mean(axis=2) for i in range(seconds * FPS)]
+    width = frames[0].shape[1]
+    dx = np.array([_phase_shift(a, b)[0] for a, b in zip(frames, frames[1:])])
+    zoom = MOTION_PRESETS["pan-right"]["zoom_to"]
+    half = 1 / (2 * zoom)
+    travel = ((1 - half) - half) * width * zoom  # the reachable part of 0.4 → 0.6, in screen pixels
+    last = seconds * FPS - 1
+    eased = (1 - np.cos(np.pi * np.arange(last + 1) / last)) / 2
+    expected = travel * np.diff(eased)
+    assert np.abs(dx - expected).max() < 0.3, np.round(np.c_[dx, expected], 2)

@@ -121,17 +121,21 @@ def caption_rect(image_size: tuple[int, int], position: str, margin: float, size
 
 
 def motion_views(motion: dict[str, Any] | None, samples: int = 11) -> list[View]:
-    """The move sampled along its path (zoom and focus are linear in the eased progress, so the
-    progress values 0..1 cover every frame whatever the easing)."""
+    """The move sampled along its path as the renderer draws it (end points fitted to what the zoom
+    can reach, then linear in the eased progress, so progress values 0..1 cover every frame
+    whatever the easing)."""
+    from reelforge.spec.timeline import KenBurns
+
     if not motion:
         return [View(1.0, 0.5, 0.5)]
+    move = KenBurns.model_validate(motion)
+    (fx0, fy0), (fx1, fy1) = move.reachable_path()
     views = []
     for i in range(samples):
         p = i / (samples - 1)
-        z = motion["zoom_from"] + (motion["zoom_to"] - motion["zoom_from"]) * p
-        fx = motion["focus_from"][0] + (motion["focus_to"][0] - motion["focus_from"][0]) * p
-        fy = motion["focus_from"][1] + (motion["focus_to"][1] - motion["focus_from"][1]) * p
+        z = move.zoom_from + (move.zoom_to - move.zoom_from) * p
         half = 1 / (2 * z)
+        fx, fy = fx0 + (fx1 - fx0) * p, fy0 + (fy1 - fy0) * p
         views.append(View(z, min(max(fx, half), 1 - half), min(max(fy, half), 1 - half)))
     return views
 
