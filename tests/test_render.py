@@ -441,3 +441,20 @@ def test_pan_preset_follows_its_easing_curve_without_dead_stops(tmp_path: Path) 
     eased = (1 - np.cos(np.pi * np.arange(last + 1) / last)) / 2
     expected = travel * np.diff(eased)
     assert np.abs(dx - expected).max() < 0.3, np.round(np.c_[dx, expected], 2)
+
+
+def test_contain_with_motion_moves_the_picture_not_letterbox_bars(tmp_path: Path) -> None:
+    """fit: contain + motion drew black bars inside the layer's box (they were zoomed with it)."""
+    src = tmp_path / "red.png"
+    Image.new("RGB", (200, 200), (220, 0, 0)).save(src)
+    out = tmp_path / "contain.mp4"
+    spec = {"canvas": canvas(fps=FPS, background="#00c800"), "output": {"quality": "high"}, "clips": [
+        {"duration": 1, "layers": [{"type": "image", "path": str(src), "fit": "contain", "motion": "zoom-in"}]}]}
+    render(spec, out)
+    for at in (0.1, 0.5, 0.9):
+        frame = frame_at(out, at).astype(int)
+        row = frame[90]
+        assert abs(row[40] - (0, 200, 0)).max() < 30, (at, row[40])  # beside the picture: the canvas, not black
+        assert abs(row[60] - (0, 200, 0)).max() < 30, (at, row[60])
+        assert abs(row[160] - (220, 0, 0)).max() < 30, (at, row[160])  # the picture, 180 px square, centred
+        assert abs(row[76] - (220, 0, 0)).max() < 30 and abs(row[244] - (220, 0, 0)).max() < 30, at

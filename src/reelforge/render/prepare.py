@@ -254,12 +254,16 @@ class Preparer:
     def _motion(self, where: str, layer: t.ImageLayer, window: m.Window, first: bool) -> m.MotionLayer:
         assert layer.motion is not None
         box = self._box(layer)
+        x, y = self._place(box, layer.position, layer.margin)
+        if layer.fit == "contain":  # the move runs over the picture itself, not its empty bars
+            inner = contained_size(picture_size(layer.path), box)
+            x, y, box = x + (box[0] - inner[0]) // 2, y + (box[1] - inner[1]) // 2, inner
         # Supersample so the zoomed-in part still has source pixels to show (up to 2x).
         factor = 1.0 if self.tl.output.quality == "draft" else min(2.0, max(layer.motion.zoom_from, layer.motion.zoom_to))
         size = (even(box[0] * factor), even(box[1] * factor))
         key = still_key({"kind": "motion", "size": size, "layer": self._layer_key(layer)})
-        still = cached_still(key, lambda: fit_image(load_image(layer.path, field=f"{where}.path"), size, layer.fit))
-        x, y = self._place(box, layer.position, layer.margin)
+        fit = "cover" if layer.fit == "contain" else layer.fit  # the box has the picture's shape now
+        still = cached_still(key, lambda: fit_image(load_image(layer.path, field=f"{where}.path"), size, fit))
         full = box == self.size and layer.fit in ("cover", "stretch", "contain-blur")
         return m.MotionLayer(still, x, y, size, box, layer.motion, window,
                              opaque_full=full and first and window.frames > 0 and window.start == 0)
@@ -335,3 +339,19 @@ def plain_text_style(layer: t.TextLayer, size: tuple[int, int]) -> PlainTextStyl
         align=layer.align, max_width=round(layer.wrap_width * size[0]),
         line_spacing=layer.line_spacing,
     )
+
+
+def picture_size(path: str) -> tuple[int, int]:
+    """An image file's upright (w, h) without decoding it (EXIF rotations swap the sides)."""
+    try:
+        with Image.open(path) as img:
+            turned = img.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+            return (img.height, img.width) if turned else img.size
+    except OSError:
+        return (1, 1)  # unreadable: load_image reports it with its field when the still is drawn
+
+
+def contained_size(picture: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """The even (w, h) a `picture` takes when contained in `box`."""
+    k = min(box[0] / picture[0], box[1] / picture[1])
+    return min(box[0], even(picture[0] * k)), min(box[1], even(picture[1] * k))
