@@ -207,3 +207,31 @@ def test_premium_cuts_out_no_worse_than_balanced_on_the_white_benchmark_split() 
     balanced = ScenesSpec.model_validate({**spec, "mode": "balanced"}).cutout_method
     assert error(premium) <= error(balanced) + 1e-6, errors
     assert ScenesSpec.model_validate({**spec, "mode": "premium"}).encode_quality == "high"
+
+
+def test_speed_mode_sends_scenery_prompts_as_written_unless_a_background_is_set(tmp_path: Path) -> None:
+    """Speed mode appended the default studio sweep to every prompt: "a lighthouse on a cliff at
+    dusk…, in a seamless photo studio sweep" — a paid call for the wrong image."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env["REELFORGE_DATA_DIR"] = str(tmp_path / "data")
+
+    def dry(spec: Path, *flags: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "reelforge", "scenes", str(spec), "-o", str(tmp_path / "v.mp4"),
+                                 "--dry-run", *flags], capture_output=True, text=True, env=env, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    plan = dry(ROOT / "examples/scenes/storyboard.txt", "--mode", "speed")
+    assert "a lighthouse on a cliff at dusk, waves below, 16:9 aspect ratio" in plan
+    assert "studio" not in plan
+    assert "on a polished white marble surface" in dry(ROOT / "examples/scenes/storyboard.txt", "--mode", "speed",
+                                                       "--bg", "marble")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump({"mode": "speed", "background": "wood", "scenes": [
+        {"prompt": "a teapot"}, {"prompt": "a misty forest", "background": "none"}]}))
+    plan = dry(spec)
+    assert "a teapot, on a warm natural wood surface" in plan and "a misty forest, 16:9 aspect ratio" in plan
+    spec.write_text(yaml.safe_dump({"mode": "balanced", "background": "none", "scenes": [{"prompt": "a mug"}]}))
+    result = subprocess.run([sys.executable, "-m", "reelforge", "scenes", str(spec), "-o", str(tmp_path / "v.mp4"),
+                             "--dry-run"], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode != 0 and "speed mode" in result.stderr

@@ -101,7 +101,9 @@ class Scene(Strict):
     duration: float | None = Field(None, gt=0, le=600, description="Seconds on screen (default: the spec's duration).")
     caption: str | None = Field(None, min_length=1, description="Text shown over the scene.")
     motion: KenBurns | None | Literal["default"] = Field("default", description="Ken Burns move, a preset name, none, or default (the spec's).")
-    background: Background | None = Field(None, description="This scene's background (default: the spec's).")
+    background: Literal["none"] | Background | None = Field(
+        None, description="This scene's background (default: the spec's); in speed mode `none` = no background "
+                          "words in this scene's prompt (scenery brings its own setting).")
     transition: Transition | None = Field(None, description="Transition into the next scene (default: the spec's).")
     seed: int | None = Field(None, description="Seed for the generator, where it supports one.")
 
@@ -132,7 +134,10 @@ class ScenesSpec(Strict):
                                                "generate on white, cut out, composite; premium = balanced with the "
                                                "high-quality encode (the cut-out stays the best method for each "
                                                "image; set cutout.method for refine or a cloud cut-out).")
-    background: Background = Field("studio", validate_default=True, description="Background behind cut-out subjects (described in words in speed mode).")
+    background: Literal["none"] | Background = Field(
+        "studio", validate_default=True,
+        description="Background behind cut-out subjects. Speed mode describes it in the prompt only when you set "
+                    "it (spec or scene), so scenery prompts are sent as written; `none` = never.")
     duration: float = Field(3.0, gt=0, le=600, description="Seconds per scene unless a scene sets its own.")
     transition: Transition | None = Field(default_factory=lambda: Transition(name="fade", duration=0.5),
                                           description="Transition between scenes; null or `cut` for hard cuts.")
@@ -168,6 +173,22 @@ class ScenesSpec(Strict):
         return value.lower() if isinstance(value, str) else value
 
     _caption = field_validator("caption_style")(classmethod(lambda cls, v: _check_caption_style(v)))
+
+    @model_validator(mode="after")
+    def _none_only_in_speed(self) -> ScenesSpec:
+        if self.mode != "speed" and "none" in (self.background, *(s.background for s in self.scenes)):
+            raise ValueError("background: none is for speed mode (no background words in the prompt); "
+                             "balanced and premium composite the subject onto a background: give one")
+        return self
+
+    def background_words(self, scene: Scene) -> Any:
+        """The background speed mode describes in a scene's prompt, or None for no words: only one
+        the user set (the default studio sweep turned "a lighthouse on a cliff" into a studio shot)."""
+        if scene.background is not None:
+            return None if scene.background == "none" else scene.background
+        if "background" not in self.model_fields_set or self.background == "none":
+            return None
+        return self.background
 
     @property
     def cutout_method(self) -> str:

@@ -65,7 +65,7 @@ class StepGraphBuilder:
         steps: list[Step] = []
         sent = None
         if scene.prompt is not None:
-            prompt = scene_prompt(scene.prompt, self.spec.mode, self.spec.aspect, self.background_of(scene))
+            prompt = scene_prompt(scene.prompt, self.spec.mode, self.spec.aspect, self.spec.background_words(scene))
             backdrop = scene_backdrop(self.spec.mode)
             sent = prompt_sent(prompt, backdrop)
             steps.append(self._generate(tag, index, prompt, backdrop, variation))
