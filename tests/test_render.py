@@ -458,3 +458,17 @@ def test_contain_with_motion_moves_the_picture_not_letterbox_bars(tmp_path: Path
         assert abs(row[60] - (0, 200, 0)).max() < 30, (at, row[60])
         assert abs(row[160] - (220, 0, 0)).max() < 30, (at, row[160])  # the picture, 180 px square, centred
         assert abs(row[76] - (220, 0, 0)).max() < 30 and abs(row[244] - (220, 0, 0)).max() < 30, at
+
+
+def test_the_last_clips_own_audio_fades_out_with_the_music(tmp_path: Path, tone_video: Path, music_file: Path) -> None:
+    """The music faded at the end but the last clip's own sound cut off at full level."""
+    out = tmp_path / "end.mp4"
+    spec = {"canvas": canvas(fps=FPS), "output": draft(),
+            "clips": [{"layers": [{"type": "video", "path": str(tone_video)}]}],
+            "audio": {"music": {"path": str(music_file), "volume": 0.0, "fade_in": 0, "fade_out": 1.0}}}
+    render(spec, out)
+    samples = audio_samples(out)
+    rate = 8000
+    rms = [float(np.sqrt(np.mean(samples[round(t * rate):round((t + 0.1) * rate)] ** 2))) for t in (1.0, 2.5, 2.88)]
+    assert rms[0] > 0.05  # the tone at full level before the fade
+    assert rms[1] < 0.7 * rms[0] and rms[2] < 0.15 * rms[0], rms  # halfway down, then nearly silent

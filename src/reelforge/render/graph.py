@@ -311,6 +311,9 @@ def music_stream(g: FilterGraphBuilder, under: str | None) -> str:
     pad = g.chain((f"{idx}:a",), filters, "music")
     if under is None:
         return pad
+    if music.fade_out:  # the clips' own sound ends with the music, not cut off at full level
+        under = g.chain((under,), [F("afade", t="out", st=format_number(max(0.0, total - music.fade_out)),
+                                     d=format_number(min(music.fade_out, total)))], "endfade")
     return g.chain((under, pad), [F("amix", inputs=2, duration="first", normalize=0)], "mix")
 
 
