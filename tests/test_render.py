@@ -413,3 +413,62 @@ def test_prepared_stills_are_cached_between_renders(tmp_path: Path, monkeypatch:
     render(spec, tmp_path / "a.mp4")
     render(spec, tmp_path / "b.mp4")
     assert len(calls) == 1
+
+
+def test_pan_preset_follows_its_easing_curve_without_dead_stops(tmp_path: Path) -> None:
+    """pan-right asks for focus 0.4 → 0.6 at zoom 1.15, where only 0.435 … 0.565 is reachable. A
+    per-frame clamp stood still for 8 frames, moved at full speed, then stopped dead. Measure each
+    frame's displacement (phase correlation) and compare it with the ease-in-out curve."""
+    from reelforge.spec.timeline import MOTION_PRESETS
+
+    rng = np.random.default_rng(2)
+    texture = rng.integers(0, 255, (360, 640, 3), dtype=np.uint8)
+    texture = np.asarray(Image.fromarray(texture).resize((1280, 720), Image.Resampling.BILINEAR))
+    src = tmp_path / "texture.png"
+    Image.fromarray(texture).save(src)
+    out = tmp_path / "pan.mp4"
+    seconds = 2
+    spec = {"canvas": canvas(fps=FPS), "output": {"quality": "high"}, "clips": [{"duration": seconds, "layers": [
+        {"type": "image", "path": str(src), "motion": "pan-right"}]}]}
+    render(spec, out)
+    frames = [frame_at(out, (i + 0.5) / FPS).mean(axis=2) for i in range(seconds * FPS)]
+    width = frames[0].shape[1]
+    dx = np.array([_phase_shift(a, b)[0] for a, b in zip(frames, frames[1:])])
+    zoom = MOTION_PRESETS["pan-right"]["zoom_to"]
+    half = 1 / (2 * zoom)
+    travel = ((1 - half) - half) * width * zoom  # the reachable part of 0.4 → 0.6, in screen pixels
+    last = seconds * FPS - 1
+    eased = (1 - np.cos(np.pi * np.arange(last + 1) / last)) / 2
+    expected = travel * np.diff(eased)
+    assert np.abs(dx - expected).max() < 0.3, np.round(np.c_[dx, expected], 2)
+
+
+def test_contain_with_motion_moves_the_picture_not_letterbox_bars(tmp_path: Path) -> None:
+    """fit: contain + motion drew black bars inside the layer's box (they were zoomed with it)."""
+    src = tmp_path / "red.png"
+    Image.new("RGB", (200, 200), (220, 0, 0)).save(src)
+    out = tmp_path / "contain.mp4"
+    spec = {"canvas": canvas(fps=FPS, background="#00c800"), "output": {"quality": "high"}, "clips": [
+        {"duration": 1, "layers": [{"type": "image", "path": str(src), "fit": "contain", "motion": "zoom-in"}]}]}
+    render(spec, out)
+    for at in (0.1, 0.5, 0.9):
+        frame = frame_at(out, at).astype(int)
+        row = frame[90]
+        assert abs(row[40] - (0, 200, 0)).max() < 30, (at, row[40])  # beside the picture: the canvas, not black
+        assert abs(row[60] - (0, 200, 0)).max() < 30, (at, row[60])
+        assert abs(row[160] - (220, 0, 0)).max() < 30, (at, row[160])  # the picture, 180 px square, centred
+        assert abs(row[76] - (220, 0, 0)).max() < 30 and abs(row[244] - (220, 0, 0)).max() < 30, at
+
+
+def test_the_last_clips_own_audio_fades_out_with_the_music(tmp_path: Path, tone_video: Path, music_file: Path) -> None:
+    """The music faded at the end but the last clip's own sound cut off at full level."""
+    out = tmp_path / "end.mp4"
+    spec = {"canvas": canvas(fps=FPS), "output": draft(),
+            "clips": [{"layers": [{"type": "video", "path": str(tone_video)}]}],
+            "audio": {"music": {"path": str(music_file), "volume": 0.0, "fade_in": 0, "fade_out": 1.0}}}
+    render(spec, out)
+    samples = audio_samples(out)
+    rate = 8000
+    rms = [float(np.sqrt(np.mean(samples[round(t * rate):round((t + 0.1) * rate)] ** 2))) for t in (1.0, 2.5, 2.88)]
+    assert rms[0] > 0.05  # the tone at full level before the fade
+    assert rms[1] < 0.7 * rms[0] and rms[2] < 0.15 * rms[0], rms  # halfway down, then nearly silent

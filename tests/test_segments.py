@@ -97,3 +97,21 @@ def test_segmented_render_matches_the_single_run(tmp_path: Path, segment_clips, 
     assert probe(tmp_path / "parts.mp4").duration == pytest.approx(single.duration, abs=0.05)
     sa, sb = audio_samples(tmp_path / "single.mp4"), audio_samples(tmp_path / "parts.mp4")
     assert abs(len(sa) - len(sb)) < 80 and np.abs(sa[:len(sb)] - sb[:len(sa)]).mean() < 0.01
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "mp4-h265", "webm", "webm-alpha", "mov-prores", "gif"])
+def test_every_output_format_renders_in_segments(tmp_path: Path, segment_clips, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    """mp4-h265 failed on any timeline of 3+ clips: segments went to NUT with `-tag:v hvc1`."""
+    from reelforge.render.encode import EXTENSIONS
+
+    segment_clips(1)
+    colors = ["#ff0000", "#00ff00", "#0000ff", "#ffffff"]
+    spec = {"canvas": canvas(fps=10), "output": {"quality": "draft", "format": fmt},
+            "clips": [{"duration": 0.5, "layers": [{"type": "color", "color": c}]} for c in colors]}
+    out = tmp_path / f"out{EXTENSIONS[fmt]}"
+    render(spec, out)
+    info = probe(out, count_frames=True)
+    assert info.video is not None and (info.video.width, info.video.height) == (320, 180)
+    assert info.frames == 20
+    if fmt == "mp4-h265":  # Apple players need the hvc1 sample entry, set when joining
+        assert b"hvc1" in out.read_bytes()[-4096:] + out.read_bytes()[:4096]

@@ -33,5 +33,8 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        if name != "render":  # `render` stays the (callable) subpackage Python binds here anyway
+            globals()[name] = value
+        return value
     raise AttributeError(f"module 'reelforge' has no attribute {name!r}")

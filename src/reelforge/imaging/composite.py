@@ -28,13 +28,17 @@ _DEFAULT_SHADOW = ContactShadow()
 
 def composite_subject(subject: Image.Image, background: Image.Image, *, scale: float = 0.8,
                       anchor: Placement = "center", offset: tuple[float, float] = (0.0, 0.0),
-                      shadow: ContactShadow | None = _DEFAULT_SHADOW) -> Image.Image:
+                      shadow: ContactShadow | None = _DEFAULT_SHADOW,
+                      box: tuple[tuple[int, int], tuple[int, int]] | None = None) -> Image.Image:
     """`subject` (RGBA cut-out) over `background` (RGB), with its bounding box fitted inside
     `scale` × the frame, centred or standing on the floor line (`anchor="bottom"`), moved by
-    `offset` (x, y fractions of the frame); `shadow=None` draws no shadow. Returns RGB."""
+    `offset` (x, y fractions of the frame); or, with `box` = ((w, h), (row, column)), its bounding
+    box drawn at exactly that size and top-left (imaging/layout.py decides it); `shadow=None`
+    draws no shadow. Returns RGB."""
     frame = np.array(background.convert("RGB"))
-    layer = resize_premultiplied(subject_pixels(subject), fit_size(subject_box(subject), background.size, scale))
-    origin = placement(layer.shape[:2], background.size, anchor, offset)
+    size = box[0] if box is not None else fit_size(subject_box(subject), background.size, scale)
+    layer = resize_premultiplied(subject_pixels(subject), size)
+    origin = box[1] if box is not None else placement(layer.shape[:2], background.size, anchor, offset)
     parts: list[tuple[np.ndarray, tuple[int, int], str]] = []
     if shadow is not None:
         parts += shadow_masks(layer[..., 3], origin, shadow)

@@ -103,8 +103,27 @@ def build_segment_command(plan: m.RenderPlan, segment: Segment, output: str, fmt
     video = g.chain((video,), [F("trim", start_frame=segment.skip, end_frame=segment.skip + segment.frames),
                                F("setpts", "PTS-STARTPTS"), *enc.tail], "seg")
     return Command(tuple(g.inputs), FilterGraph(tuple(g.chains)),
-                   (OutputFile(output, (video,), (*enc.video, "-r", g.fps, "-f", "nut")),),
+                   (OutputFile(output, (video,), (*_untagged(enc.video), "-r", g.fps, "-f", "nut")),),
                    ("-hide_banner", "-nostdin", "-y", *enc.global_options))
+
+
+def _untagged(video: tuple[str, ...]) -> tuple[str, ...]:
+    """Encoder options without `-tag:v` (NUT refuses MP4 codec tags such as hvc1: the tag is set
+    where the segments are joined into the final container)."""
+    out: list[str] = []
+    skip = False
+    for option in video:
+        if skip:
+            skip = False
+        elif option == "-tag:v":
+            skip = True
+        else:
+            out.append(option)
+    return tuple(out)
+
+
+def _tag_options(video: tuple[str, ...]) -> tuple[str, ...]:
+    return ("-tag:v", video[video.index("-tag:v") + 1]) if "-tag:v" in video else ()
 
 
 def build_join_command(plan: m.RenderPlan, concat_list: str, output: str, fmt: str, quality: str) -> Command:
@@ -114,7 +133,7 @@ def build_join_command(plan: m.RenderPlan, concat_list: str, output: str, fmt: s
     g.add_input(concat_list, "-f", "concat", "-safe", "0")
     _, _, audio = build_graph(plan, video=False, g=g)
     suffix = Path(output).suffix.lower()
-    options = ("-c:v", "copy", *(enc.audio if audio else ()), *container_options(suffix),
+    options = ("-c:v", "copy", *_tag_options(enc.video), *(enc.audio if audio else ()), *container_options(suffix),
                "-f", MUXERS.get(suffix, MUXERS[EXTENSIONS[fmt]]))
     maps = ("0:v",) + ((audio,) if audio else ())
     return Command(tuple(g.inputs), FilterGraph(tuple(g.chains)), (OutputFile(output, maps, options),))

@@ -114,9 +114,10 @@ class FilterGraphBuilder:
         e = _EASING[mo.easing].format(p=f"min(in/{last},1)")
         zoom = f"({format_number(mo.zoom_from)}+({format_number(mo.zoom_to - mo.zoom_from)})*{e})"
         half_w, half_h = f"(W/(2*{zoom}))", f"(H/(2*{zoom}))"
-        fx = f"({format_number(mo.focus_from[0])}+({format_number(mo.focus_to[0] - mo.focus_from[0])})*{e})"
-        fy = f"({format_number(mo.focus_from[1])}+({format_number(mo.focus_to[1] - mo.focus_from[1])})*{e})"
-        # Centre clamped so the visible window never leaves the image.
+        start, end = mo.reachable_path()  # fitted before easing: continuous velocity
+        fx = f"({format_number(start[0])}+({format_number(end[0] - start[0])})*{e})"
+        fy = f"({format_number(start[1])}+({format_number(end[1] - start[1])})*{e})"
+        # Centre clamped so the visible window never leaves the image (only rounding reaches it).
         cx = f"clip({fx}*W,{half_w},W-{half_w})"
         cy = f"clip({fy}*H,{half_h},H-{half_h})"
         left, right = f"({cx}-{half_w})", f"({cx}+{half_w})"
@@ -310,6 +311,9 @@ def music_stream(g: FilterGraphBuilder, under: str | None) -> str:
     pad = g.chain((f"{idx}:a",), filters, "music")
     if under is None:
         return pad
+    if music.fade_out:  # the clips' own sound ends with the music, not cut off at full level
+        under = g.chain((under,), [F("afade", t="out", st=format_number(max(0.0, total - music.fade_out)),
+                                     d=format_number(min(music.fade_out, total)))], "endfade")
     return g.chain((under, pad), [F("amix", inputs=2, duration="first", normalize=0)], "mix")
 
 

@@ -208,10 +208,7 @@ class Preparer:
             image = fit_image(load_image(layer.path, field=f"{where}.path"), box, layer.fit)
             return image, self._place(box, layer.position, layer.margin)
         if isinstance(layer, t.TextLayer):
-            if layer.style is not None:
-                image = render_styled(layer.text, self._styled(layer), field=f"{where}.style.font")
-            else:
-                image = render_plain_text(layer.text, self._text_style(layer), field=f"{where}.font")
+            image = draw_text_layer(layer, self.size, where)
             return image, self._place(image.size, layer.position, layer.margin)
         if isinstance(layer, t.OverlayLayer):
             src = load_image(layer.path, field=f"{where}.path")
@@ -228,39 +225,8 @@ class Preparer:
         px = round(margin * self.short)
         return anchor_xy(anchor, box, self.size, (px, px))
 
-    def _text_px(self, layer: t.TextLayer) -> int:
-        return max(6, round(layer.size * self.size[1]) if layer.size <= 1 else round(layer.size))
-
     def _styled(self, layer: t.TextLayer) -> Style:
-        """The layer's style at the layer's size and wrap width; the plain fields the layer
-        sets itself (font, weight, color, align, line_spacing) replace the style's."""
-        assert layer.style is not None
-        given = layer.model_fields_set
-        update: dict[str, Any] = {"size": float(self._text_px(layer)),
-                                  "max_width": max(8, round(layer.wrap_width * self.size[0]))}
-        update |= {name: getattr(layer, name) for name in ("font", "weight", "align") if name in given}
-        if "line_spacing" in given:
-            update["line_height"] = layer.line_spacing
-        if "color" in given:
-            update["fill"] = Fill(color=layer.color)
-        return layer.style.model_copy(update=update)
-
-    def _text_style(self, layer: t.TextLayer) -> PlainTextStyle:
-        k = self.short / 1080  # stroke/shadow sizes are given at 1080p
-        size_px = round(layer.size * self.size[1]) if layer.size <= 1 else round(layer.size)
-        return PlainTextStyle(
-            font=layer.font, weight=layer.weight, size_px=max(6, size_px), color=layer.color,
-            stroke_width=round(layer.stroke.width * k) if layer.stroke else 0,
-            stroke_color=layer.stroke.color if layer.stroke else "#000000",
-            shadow_offset=(round(layer.shadow.offset[0] * k), round(layer.shadow.offset[1] * k)) if layer.shadow else None,
-            shadow_blur=layer.shadow.blur * k if layer.shadow else 0.0,
-            shadow_color=layer.shadow.color if layer.shadow else "#000000b0",
-            box_color=layer.box.color if layer.box else None,
-            box_padding=round(layer.box.padding * size_px) if layer.box else 0,
-            box_radius=round(layer.box.radius * size_px) if layer.box else 0,
-            align=layer.align, max_width=round(layer.wrap_width * self.size[0]),
-            line_spacing=layer.line_spacing,
-        )
+        return styled_text(layer, self.size)
 
     # ---- layers that change over time -------------------------------------------------
     def _dynamic(self, where: str, layer: Any, window: m.Window, video: Any, first: bool) -> m.PreparedLayer:
@@ -288,12 +254,16 @@ class Preparer:
     def _motion(self, where: str, layer: t.ImageLayer, window: m.Window, first: bool) -> m.MotionLayer:
         assert layer.motion is not None
         box = self._box(layer)
+        x, y = self._place(box, layer.position, layer.margin)
+        if layer.fit == "contain":  # the move runs over the picture itself, not its empty bars
+            inner = contained_size(picture_size(layer.path), box)
+            x, y, box = x + (box[0] - inner[0]) // 2, y + (box[1] - inner[1]) // 2, inner
         # Supersample so the zoomed-in part still has source pixels to show (up to 2x).
         factor = 1.0 if self.tl.output.quality == "draft" else min(2.0, max(layer.motion.zoom_from, layer.motion.zoom_to))
         size = (even(box[0] * factor), even(box[1] * factor))
         key = still_key({"kind": "motion", "size": size, "layer": self._layer_key(layer)})
-        still = cached_still(key, lambda: fit_image(load_image(layer.path, field=f"{where}.path"), size, layer.fit))
-        x, y = self._place(box, layer.position, layer.margin)
+        fit = "cover" if layer.fit == "contain" else layer.fit  # the box has the picture's shape now
+        still = cached_still(key, lambda: fit_image(load_image(layer.path, field=f"{where}.path"), size, fit))
         full = box == self.size and layer.fit in ("cover", "stretch", "contain-blur")
         return m.MotionLayer(still, x, y, size, box, layer.motion, window,
                              opaque_full=full and first and window.frames > 0 and window.start == 0)
@@ -324,3 +294,64 @@ def _exists(path: str) -> bool:
 
 def prepare(timeline: t.Timeline) -> m.RenderPlan:
     return Preparer(timeline).plan()
+
+
+def draw_text_layer(layer: t.TextLayer, size: tuple[int, int], where: str = "text") -> Image.Image:
+    """The image a text layer draws on a `size` canvas (placed by `anchor_xy` with its margin).
+    The scenes layout measures captions with it, so what it reserves is what gets drawn."""
+    if layer.style is not None:
+        return render_styled(layer.text, styled_text(layer, size), field=f"{where}.style.font")
+    return render_plain_text(layer.text, plain_text_style(layer, size), field=f"{where}.font")
+
+
+def text_px(layer: t.TextLayer, size: tuple[int, int]) -> int:
+    return max(6, round(layer.size * size[1]) if layer.size <= 1 else round(layer.size))
+
+
+def styled_text(layer: t.TextLayer, size: tuple[int, int]) -> Style:
+    """The layer's style at the layer's size and wrap width; the plain fields the layer
+    sets itself (font, weight, color, align, line_spacing) replace the style's."""
+    assert layer.style is not None
+    given = layer.model_fields_set
+    update: dict[str, Any] = {"size": float(text_px(layer, size)),
+                              "max_width": max(8, round(layer.wrap_width * size[0]))}
+    update |= {name: getattr(layer, name) for name in ("font", "weight", "align") if name in given}
+    if "line_spacing" in given:
+        update["line_height"] = layer.line_spacing
+    if "color" in given:
+        update["fill"] = Fill(color=layer.color)
+    return layer.style.model_copy(update=update)
+
+
+def plain_text_style(layer: t.TextLayer, size: tuple[int, int]) -> PlainTextStyle:
+    k = min(size) / 1080  # stroke/shadow sizes are given at 1080p
+    size_px = round(layer.size * size[1]) if layer.size <= 1 else round(layer.size)
+    return PlainTextStyle(
+        font=layer.font, weight=layer.weight, size_px=max(6, size_px), color=layer.color,
+        stroke_width=round(layer.stroke.width * k) if layer.stroke else 0,
+        stroke_color=layer.stroke.color if layer.stroke else "#000000",
+        shadow_offset=(round(layer.shadow.offset[0] * k), round(layer.shadow.offset[1] * k)) if layer.shadow else None,
+        shadow_blur=layer.shadow.blur * k if layer.shadow else 0.0,
+        shadow_color=layer.shadow.color if layer.shadow else "#000000b0",
+        box_color=layer.box.color if layer.box else None,
+        box_padding=round(layer.box.padding * size_px) if layer.box else 0,
+        box_radius=round(layer.box.radius * size_px) if layer.box else 0,
+        align=layer.align, max_width=round(layer.wrap_width * size[0]),
+        line_spacing=layer.line_spacing,
+    )
+
+
+def picture_size(path: str) -> tuple[int, int]:
+    """An image file's upright (w, h) without decoding it (EXIF rotations swap the sides)."""
+    try:
+        with Image.open(path) as img:
+            turned = img.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+            return (img.height, img.width) if turned else img.size
+    except OSError:
+        return (1, 1)  # unreadable: load_image reports it with its field when the still is drawn
+
+
+def contained_size(picture: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """The even (w, h) a `picture` takes when contained in `box`."""
+    k = min(box[0] / picture[0], box[1] / picture[1])
+    return min(box[0], even(picture[0] * k)), min(box[1], even(picture[1] * k))

@@ -60,8 +60,12 @@ def _check_caption_style(value: dict[str, Any]) -> dict[str, Any]:
 class Subject(Strict):
     """How a cut-out subject sits on the background (balanced and premium modes)."""
 
-    scale: float = Field(0.72, gt=0.05, le=1, description="The subject fits within this fraction of the frame's width and height.")
-    anchor: Literal["center", "bottom"] = Field("bottom", description="center, or bottom = standing on the floor like a product shot.")
+    placement: Literal["auto", "fixed"] = Field(
+        "auto", description="auto = the layout step sizes the subject from its alpha bounding box for the aspect, "
+                            "keeps it clear of the caption and inside the frame through the whole zoom; fixed = "
+                            "`scale` and `anchor` as given (setting either of them alone also means fixed).")
+    scale: float = Field(0.72, gt=0.05, le=1, description="Fixed placement: the subject fits within this fraction of the frame's width and height.")
+    anchor: Literal["center", "bottom"] = Field("bottom", description="Fixed placement: center, or bottom = standing on the floor line.")
     shadow: ContactShadow | None = Field(default_factory=lambda: ContactShadow(),
                                          description="Contact shadow under the subject; null for none.")
 
@@ -70,7 +74,8 @@ class CutoutSpec(Strict):
     """Which cut-out method separates a generated subject from its white backdrop."""
 
     method: CutoutMethod | None = Field(
-        None, description="Default: auto in balanced mode, refine in premium. A cloud provider "
+        None, description="Default: auto (an exact key where the backdrop is plain, the ML mask refined by "
+                          "matting where it is busy) in balanced and premium mode alike. A cloud provider "
                           f"({', '.join(CLOUD_CUTOUTS)}) is a paid, cached call and needs its key.")
     model: str = Field("u2netp", description="ML model for ml/refine/auto (`reelforge models list`).")
 
@@ -96,7 +101,9 @@ class Scene(Strict):
     duration: float | None = Field(None, gt=0, le=600, description="Seconds on screen (default: the spec's duration).")
     caption: str | None = Field(None, min_length=1, description="Text shown over the scene.")
     motion: KenBurns | None | Literal["default"] = Field("default", description="Ken Burns move, a preset name, none, or default (the spec's).")
-    background: Background | None = Field(None, description="This scene's background (default: the spec's).")
+    background: Literal["none"] | Background | None = Field(
+        None, description="This scene's background (default: the spec's); in speed mode `none` = no background "
+                          "words in this scene's prompt (scenery brings its own setting).")
     transition: Transition | None = Field(None, description="Transition into the next scene (default: the spec's).")
     seed: int | None = Field(None, description="Seed for the generator, where it supports one.")
 
@@ -124,15 +131,21 @@ class ScenesSpec(Strict):
     provider: str = Field("local", description="Image provider (`reelforge providers`): local draws draft cards offline.")
     model: str | None = Field(None, description="Model id for the provider (default: its configured model).")
     mode: Mode = Field("balanced", description="speed = background described in the prompt, no cut-out; balanced = "
-                                               "generate on white, cut out, composite; premium = balanced + refined "
-                                               "edges (or a cloud cut-out) and a high-quality encode.")
-    background: Background = Field("studio", validate_default=True, description="Background behind cut-out subjects (described in words in speed mode).")
+                                               "generate on white, cut out, composite; premium = balanced with the "
+                                               "high-quality encode (the cut-out stays the best method for each "
+                                               "image; set cutout.method for refine or a cloud cut-out).")
+    background: Literal["none"] | Background = Field(
+        "studio", validate_default=True,
+        description="Background behind cut-out subjects. Speed mode describes it in the prompt only when you set "
+                    "it (spec or scene), so scenery prompts are sent as written; `none` = never.")
     duration: float = Field(3.0, gt=0, le=600, description="Seconds per scene unless a scene sets its own.")
     transition: Transition | None = Field(default_factory=lambda: Transition(name="fade", duration=0.5),
                                           description="Transition between scenes; null or `cut` for hard cuts.")
     motion: KenBurns | None = Field(default_factory=lambda: KenBurns(zoom_from=1.0, zoom_to=1.08),
                                     description="Ken Burns move on every scene: a preset name, an object, or none.")
-    caption_style: dict[str, Any] = Field(default_factory=dict, description="Text-layer fields for captions "
+    caption_style: dict[str, Any] = Field(default_factory=dict, description="Text-layer fields for captions; "
+                                          "a `size` ≤ 1 is a fraction of the frame's short side, and margin and "
+                                          "wrap width default to the platform safe zone "
                                           "(style — a preset such as `neon` or a Style —, font, size, color, stroke, "
                                           "shadow, box, position, margin…).")
     music: Music | None = Field(None, description="Background music: a file path or an object.")
@@ -161,9 +174,27 @@ class ScenesSpec(Strict):
 
     _caption = field_validator("caption_style")(classmethod(lambda cls, v: _check_caption_style(v)))
 
+    @model_validator(mode="after")
+    def _none_only_in_speed(self) -> ScenesSpec:
+        if self.mode != "speed" and "none" in (self.background, *(s.background for s in self.scenes)):
+            raise ValueError("background: none is for speed mode (no background words in the prompt); "
+                             "balanced and premium composite the subject onto a background: give one")
+        return self
+
+    def background_words(self, scene: Scene) -> Any:
+        """The background speed mode describes in a scene's prompt, or None for no words: only one
+        the user set (the default studio sweep turned "a lighthouse on a cliff" into a studio shot)."""
+        if scene.background is not None:
+            return None if scene.background == "none" else scene.background
+        if "background" not in self.model_fields_set or self.background == "none":
+            return None
+        return self.background
+
     @property
     def cutout_method(self) -> str:
-        return self.cutout.method or ("refine" if self.mode == "premium" else "auto")
+        # Premium used to force `refine`, which smears exact white-backdrop edges (3.4x the alpha
+        # error of a key on the benchmark's white split): auto picks the best method per image.
+        return self.cutout.method or "auto"
 
     @property
     def encode_quality(self) -> str:

@@ -83,6 +83,20 @@ class KenBurns(Strict):
             raise ValueError("focus coordinates are fractions of the image: 0..1")
         return value
 
+    def reachable_path(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The move's start and end focus, moved to where the window can centre at that zoom.
+        Clamping the path (not each frame) keeps the eased velocity continuous: a pan preset asks
+        for 0.4 → 0.6 at zoom 1.15, where only 0.435 … 0.565 is reachable, and a per-frame clamp
+        stood still, then jumped to full speed, then stopped dead. The reachable range
+        [1/2z, 1 − 1/2z] is convex in the progress (1/z of a linear z), so a straight path between
+        reachable end points stays reachable on every frame."""
+        return reachable_focus(self.focus_from, self.zoom_from), reachable_focus(self.focus_to, self.zoom_to)
+
+
+def reachable_focus(focus: tuple[float, float], zoom: float) -> tuple[float, float]:
+    half = 1 / (2 * zoom)
+    return (min(max(focus[0], half), 1 - half), min(max(focus[1], half), 1 - half))
+
 
 # Shorthands a user can write instead of a full KenBurns object.
 MOTION_PRESETS: dict[str, dict[str, Any]] = {

@@ -162,32 +162,61 @@ class RenderBackground:
         return ActionResult([StepOutput(png, PNG)])
 
 
-def composite_png(subject: bytes, background: bytes, placement: dict[str, Any]) -> bytes:
+def composite_png(subject: bytes, background: bytes, placement: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    """The composited frame (PNG) and its layout (subject and caption boxes, on the frame)."""
     from reelforge.imaging.composite import composite_subject
     from reelforge.spec.backgrounds import ContactShadow
 
     with Image.open(io.BytesIO(subject)) as s, Image.open(io.BytesIO(background)) as b:
         subject_rgba, backdrop = s.convert("RGBA"), b.convert("RGB")
     shadow = None if placement["shadow"] is None else ContactShadow.model_validate(placement["shadow"])
-    frame = composite_subject(subject_rgba, backdrop, scale=placement["scale"], anchor=placement["anchor"],
-                              shadow=shadow)
+    layout: dict[str, Any] = {}
+    if placement.get("layout") == "auto":
+        box, layout = subject_layout(subject_rgba, backdrop.size, placement)
+        frame = composite_subject(subject_rgba, backdrop, shadow=shadow, box=box)
+    else:
+        frame = composite_subject(subject_rgba, backdrop, scale=placement["scale"], anchor=placement["anchor"],
+                                  shadow=shadow)
     png = png_bytes(frame)
     del frame, subject_rgba, backdrop
     release_memory()
-    return png
+    return png, layout
+
+
+def subject_layout(subject: Image.Image, size: tuple[int, int],
+                   placement: dict[str, Any]) -> tuple[tuple[tuple[int, int], tuple[int, int]], dict[str, Any]]:
+    """Where the layout puts the subject's alpha bounding box: ((w, h), (row, column)), plus what it
+    decided (for the report and the tests)."""
+    from reelforge.imaging.composite import subject_box
+    from reelforge.imaging.layout import caption_rect, motion_views, place_subject
+    from reelforge.render.prepare import draw_text_layer
+    from reelforge.spec.timeline import TextLayer
+
+    caption = None
+    if placement["caption"] is not None:
+        layer = TextLayer.model_validate(placement["caption"])
+        drawn = draw_text_layer(layer, size, "caption_style")
+        caption = caption_rect(drawn.size, layer.position, layer.margin, size)
+    left, top, right, bottom = subject_box(subject)
+    views = motion_views(placement["motion"])
+    placed = place_subject((right - left, bottom - top), size, placement["aspect"], caption, views)
+    layout = {"subject": placed.rect.as_list(), "caption": caption.as_list() if caption else None,
+              "share": placed.share}
+    return (placed.size, placed.origin), layout
 
 
 class CompositeScene:
     kind = "scene.composite"
-    version = 1
+    version = 2  # 2: the layout step (subject placed from its alpha box, clear of the caption)
 
     async def run(self, ctx: StepContext) -> ActionResult:
         subject_step, background_step = ctx.step.needs  # by position: ids are not part of the key
         subject = await ctx.read(ctx.inputs[subject_step][0])
         background = await ctx.read(ctx.inputs[background_step][0])
-        png = await ctx.run_cpu(composite_png, subject, background, dict(ctx.params["placement"]),
-                                pool=SCENES_POOL)
-        return ActionResult([StepOutput(png, PNG)])
+        png, layout = await ctx.run_cpu(composite_png, subject, background, dict(ctx.params["placement"]),
+                                        pool=SCENES_POOL)
+        meta = {"layout": layout} if layout else {}
+        return ActionResult([StepOutput(png, PNG, meta)], meta=meta)
 
 
 def all_actions() -> list[Any]:

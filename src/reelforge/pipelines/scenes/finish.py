@@ -4,6 +4,7 @@ run report (JSON next to the video, plus a short human summary)."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,9 +14,9 @@ from PIL import Image
 
 from reelforge.atomic import save_image, write_text
 from reelforge.errors import ReelforgeError
+from reelforge.pipelines.scenes.framing import caption_layer, scene_motion
 from reelforge.pipelines.scenes.results import SceneResult, ScenesFailed, ScenesResult, StageClock
 from reelforge.runtime import LocalArtifactStore, RunReport
-from reelforge.spec.scenes import caption_fields
 
 if TYPE_CHECKING:
     from reelforge.pipelines.scenes.job import ScenesJob
@@ -63,7 +64,7 @@ def finish(job: ScenesJob, scenes: dict[int, SceneResult], reports: list[RunRepo
     stages.add("render", time.monotonic() - t)
     t = time.monotonic()
     try:
-        sheet = write_contact_sheet(paths["contact"], shown)
+        sheet = write_contact_sheet(paths["contact"], shown, timeline)
     except ReelforgeError as exc:
         stop(exc)
     stages.add("contact-sheet", time.monotonic() - t)
@@ -100,11 +101,10 @@ def build_timeline(job: ScenesJob, shown: list[SceneResult]) -> dict[str, Any]:
     clips: list[dict[str, Any]] = []
     for result in shown:
         scene = spec.scenes[result.index]
-        motion = spec.motion if scene.motion == "default" else scene.motion
         layers: list[dict[str, Any]] = [{"type": "image", "path": str(result.frame), "fit": "cover",
-                                         "motion": None if motion is None else motion.model_dump(mode="json")}]
+                                         "motion": scene_motion(spec, scene)}]
         if scene.caption:
-            layers.append({"type": "text", "text": scene.caption, **caption_fields(spec.caption_style)})
+            layers.append(caption_layer(spec, scene.caption, job.frame_size))
         transition = scene.transition if scene.transition is not None else spec.transition
         clips.append({"duration": scene.duration or spec.duration, "layers": layers,
                       "transition": None if transition is None else transition.model_dump(mode="json")})
@@ -122,36 +122,72 @@ def build_timeline(job: ScenesJob, shown: list[SceneResult]) -> dict[str, Any]:
             "clips": clips, "audio": audio, "output": {"format": "mp4", "quality": spec.encode_quality}}
 
 
-def write_contact_sheet(target: Path, shown: list[SceneResult]) -> Path:
-    """A grid of every scene's final frame (the composite that goes into the video, before motion
-    and captions), numbered, placeholders marked DRAFT. Read from the frames themselves: seeking
-    in the encoded video costs up to a GOP of decoding per scene (39 s for 100 scenes at 1080p)."""
+def write_contact_sheet(target: Path, shown: list[SceneResult], timeline: dict[str, Any] | None = None) -> Path:
+    """A grid of every scene as it is rendered — caption and motion included, so a clash shows —
+    numbered on a strip *below* each frame (a badge on the frame would cover what it shows, e.g.
+    a draft card's own label), placeholders marked DRAFT. Each frame is rendered from its clip
+    alone (`render_frame` on a one-clip timeline): seeking the encoded video costs up to a GOP of
+    decoding per scene. Without a timeline, the composited frames are shown."""
+    frames = rendered_frames(timeline, target.parent) if timeline is not None else [None] * len(shown)
     thumbs = []
-    for result in shown:
-        with Image.open(str(result.frame)) as img:
+    for result, rendered in zip(shown, frames, strict=True):
+        with Image.open(str(rendered or result.frame)) as img:
             img.draft("RGB", (480, 480))  # JPEG frames decode at a reduced size
             frame = img.convert("RGB")
         frame.thumbnail((480, 480))
-        _label(frame, f"{result.index + 1}" + ("  DRAFT" if result.state == "draft-card" else ""))
-        thumbs.append(frame)
+        if rendered is not None:
+            rendered.unlink(missing_ok=True)
+        thumbs.append(_labelled(frame, f"{result.index + 1}" + ("  DRAFT" if result.state == "draft-card" else "")))
     columns = min(5, len(thumbs))
     rows = -(-len(thumbs) // columns)
     w, h = max(t.width for t in thumbs), max(t.height for t in thumbs)
     gap = 8
-    sheet = Image.new("RGB", (columns * (w + gap) + gap, rows * (h + gap) + gap), (24, 24, 24))
+    sheet = Image.new("RGB", (columns * (w + gap) + gap, rows * (h + gap) + gap), SHEET_GREY)
     for n, thumb in enumerate(thumbs):
         sheet.paste(thumb, (gap + (n % columns) * (w + gap), gap + (n // columns) * (h + gap)))
     save_image(sheet, target)
     return target
 
 
-def _label(frame: Image.Image, text: str) -> None:
+SHEET_GREY = (24, 24, 24)
+
+
+def sheet_time(clip: dict[str, Any]) -> float:
+    """When a clip's frame is shown on the sheet: at its largest zoom (what the move crops most),
+    held back from the ends so the caption has faded in and not yet out."""
+    duration = float(clip["duration"])
+    motion = clip["layers"][0].get("motion")
+    late = motion is None or motion["zoom_to"] >= motion["zoom_from"]
+    return round(duration * (0.7 if late else 0.3), 3)
+
+
+def rendered_frames(timeline: dict[str, Any], folder: Path) -> list[Path]:
+    """One PNG per clip, rendered alone at `sheet_time` (temporary files in `folder`)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reelforge.render.api import render_frame
+
+    def one(n: int) -> Path:
+        clip = {**timeline["clips"][n], "transition": None}
+        single = {**timeline, "clips": [clip], "audio": {}}
+        path = folder / f".contact-{os.getpid()}-{n}.png"
+        return render_frame(single, sheet_time(clip), path)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # ffmpeg runs outside the GIL
+        return list(pool.map(one, range(len(timeline["clips"]))))
+
+
+def _labelled(frame: Image.Image, text: str) -> Image.Image:
+    """The frame above a strip carrying its number: the label never covers the picture."""
     from reelforge.imaging.text import PlainTextStyle, render_plain_text
 
-    unit = max(12, frame.height // 12)
-    badge = render_plain_text(text, PlainTextStyle(size_px=unit, color="#ffffff", box_color="#000000c0",
-                                        box_padding=unit // 3, box_radius=4, weight=700))
-    frame.paste(badge, (4, 4), badge)
+    unit = max(12, frame.height // 20)
+    label = render_plain_text(text, PlainTextStyle(size_px=unit, color="#ffffff", weight=700))
+    strip = label.height + unit // 2
+    out = Image.new("RGB", (frame.width, frame.height + strip), SHEET_GREY)
+    out.paste(frame, (0, 0))
+    out.paste(label, (unit // 4, frame.height + (strip - label.height) // 2), label)
+    return out
 
 
 def build_report(job: ScenesJob, scenes: dict[int, SceneResult], reports: list[RunReport], stages: StageClock,

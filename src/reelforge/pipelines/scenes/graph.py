@@ -20,6 +20,7 @@ from reelforge.pipelines.scenes.actions import (
     CutoutSubject,
     RenderBackground,
 )
+from reelforge.pipelines.scenes.framing import placement_params
 from reelforge.pipelines.scenes.prompts import prompt_sent, scene_backdrop, scene_prompt
 from reelforge.runtime import Step
 from reelforge.spec.provider_names import CLOUD_CUTOUTS
@@ -64,7 +65,7 @@ class StepGraphBuilder:
         steps: list[Step] = []
         sent = None
         if scene.prompt is not None:
-            prompt = scene_prompt(scene.prompt, self.spec.mode, self.spec.aspect, self.background_of(scene))
+            prompt = scene_prompt(scene.prompt, self.spec.mode, self.spec.aspect, self.spec.background_words(scene))
             backdrop = scene_backdrop(self.spec.mode)
             sent = prompt_sent(prompt, backdrop)
             steps.append(self._generate(tag, index, prompt, backdrop, variation))
@@ -72,7 +73,8 @@ class StepGraphBuilder:
         if self.spec.mode != "speed":
             steps.append(self._cutout(tag, steps[-1].id))
             background = self._background(self.background_of(scene))
-            steps.append(Step(f"{tag}.frame", CompositeScene.kind, {"placement": self._placement()},
+            placement = placement_params(self.spec, scene, self.size)
+            steps.append(Step(f"{tag}.frame", CompositeScene.kind, {"placement": placement},
                               needs=(steps[-1].id, background.id), label=f"scene {index + 1}: composite"))
         return SceneSteps(index, variation, steps[-1].id, tuple(steps), sent)
 
@@ -128,11 +130,6 @@ class StepGraphBuilder:
             self._backgrounds[key] = Step(step_id, RenderBackground.kind, {"background": dumped, "size": list(self.size)},
                                           files=files, label=f"background {dumped.get('type')}")
         return self._backgrounds[key]
-
-    def _placement(self) -> dict[str, Any]:
-        subject = self.spec.subject
-        shadow = None if subject.shadow is None else subject.shadow.model_dump(mode="json")
-        return {"scale": subject.scale, "anchor": subject.anchor, "shadow": shadow}
 
 
 def _seed_of(prompt: str) -> int:

@@ -50,7 +50,9 @@ def _prompts_document(path: Path) -> dict[str, Any]:
 
 def _resolved(spec: ScenesSpec, base: Path) -> ScenesSpec:
     """Absolute paths everywhere, and every image file checked (exists, decodes, not a bomb)."""
-    spec.background = _resolve_background(spec.background, base, "background")
+    background = _resolve_background(spec.background, base, "background")
+    if background is not spec.background:  # assigning would mark a default background as the user's
+        spec.background = background
     for i, scene in enumerate(spec.scenes):
         if scene.image is not None:
             scene.image = resolve_path(scene.image, base)

@@ -37,7 +37,8 @@ def scene_prompt(prompt: str, mode: str, aspect: str, background: object) -> str
     """The prompt of one scene's request (without the backdrop words: see `scene_backdrop`)."""
     prompt = prompt.strip().rstrip(".,;")
     if mode == "speed":
-        return f"{prompt}, {describe_background(background)}, {aspect} aspect ratio, {SPEED_SUFFIX}"
+        setting = "" if background is None else f"{describe_background(background)}, "
+        return f"{prompt}, {setting}{aspect} aspect ratio, {SPEED_SUFFIX}"
     return f"{prompt}, {aspect} aspect ratio"
 
 
