@@ -14,6 +14,7 @@ from typing import Any
 
 from reelforge.errors import InputError
 from reelforge.ffmpeg.binary import ffmpeg_path
+from reelforge.lifeline import child_preexec
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _STREAM = re.compile(r"Stream #\d+:(\d+)(?:\[\w+\])?(?:\((\w+)\))?: (Video|Audio|Subtitle|Data|Attachment): (.*)")
@@ -157,6 +158,7 @@ def probe(path: str | Path, *, count_frames: bool = False, field_name: str | Non
     proc = subprocess.run(
         [ffmpeg_path(), "-hide_banner", "-nostdin", "-i", str(p)],
         capture_output=True, text=True, encoding="utf-8", errors="replace", check=False,
+        preexec_fn=child_preexec(),
     )
     if "Input #0" not in proc.stderr:
         reason = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "unknown format"
@@ -174,6 +176,7 @@ def count_video_frames(path: str | Path) -> int:
         [ffmpeg_path(), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0",
          "-f", "null", "-"],
         capture_output=True, text=True, encoding="utf-8", errors="replace", check=False,
+        preexec_fn=child_preexec(),
     )
     frames = _FRAME.findall(proc.stderr)
     return int(frames[-1]) if frames else 0

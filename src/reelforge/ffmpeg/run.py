@@ -2,7 +2,9 @@
 
 `arun_ffmpeg` is the async runner every job uses: cancelling the task that awaits it kills
 ffmpeg at once and waits for it before the cancellation goes on. `run_ffmpeg` is its blocking
-twin for synchronous callers."""
+twin for synchronous callers. Both start ffmpeg with the parent-death signal
+(`reelforge.lifeline`): if reelforge is killed outright (SIGKILL, OOM), ffmpeg dies with it
+instead of finishing an encode no one will use."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from reelforge.errors import FFmpegError
+from reelforge.lifeline import child_preexec
 
 STDERR_TAIL_LINES = 25
 
@@ -64,7 +67,7 @@ def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> 
     full = _with_progress(argv)
     proc = subprocess.Popen(
         full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        text=True, encoding="utf-8", errors="replace",
+        text=True, encoding="utf-8", errors="replace", preexec_fn=child_preexec(),
     )
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     reader = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
@@ -123,7 +126,7 @@ async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = No
     is thrown away anyway), waits for it to exit, and re-raises the cancellation."""
     proc = await asyncio.create_subprocess_exec(
         *_with_progress(argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL, limit=1 << 20)
+        stdin=asyncio.subprocess.DEVNULL, limit=1 << 20, preexec_fn=child_preexec())
     assert proc.stdout is not None and proc.stderr is not None
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     drain = asyncio.create_task(_adrain(proc.stderr, tail))
