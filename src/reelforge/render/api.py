@@ -22,6 +22,7 @@ from reelforge.ffmpeg.binary import ffmpeg_path
 from reelforge.ffmpeg.command import Command, OutputFile, compile_argv, needs_script
 from reelforge.ffmpeg.graph import Chain, Filter, FilterGraph
 from reelforge.ffmpeg.run import Progress, arun_ffmpeg, run_ffmpeg
+from reelforge.lifeline import temp_dir
 from reelforge.logging import get_logger
 from reelforge.render import model as m
 from reelforge.render.encode import EXTENSIONS, MUXERS, container_options, encode_settings
@@ -161,7 +162,7 @@ def _run_atomically(output: Path, run: Runner) -> list[list[str]]:
 
     The target is never half-written: on any failure the temp file and work dir are removed. The
     output gets the usual file mode (atomic_output widens mkstemp's owner-only one)."""
-    with atomic_output(output) as tmp, tempfile.TemporaryDirectory(prefix="reelforge-") as work:
+    with atomic_output(output) as tmp, temp_dir("render") as work:
         return run(str(tmp), Path(work))
 
 
@@ -302,7 +303,7 @@ async def execute(work: RenderWork, on_step: StepHandler | None = None) -> Rende
     Cancelling the awaiting task kills ffmpeg; the temp file and the segments' work folder are
     removed on any failure or cancellation."""
     steps = _Steps(work, on_step)
-    with atomic_output(work.output) as tmp, tempfile.TemporaryDirectory(prefix="reelforge-") as tmp_dir:
+    with atomic_output(work.output) as tmp, temp_dir("render") as tmp_dir:
         workdir = Path(tmp_dir)
         if work.command is not None:
             commands = [await steps.run("encode", _argv(_with_output(work.command, str(tmp)), workdir))]

@@ -20,6 +20,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from tenacity.stop import stop_base
 
 from reelforge.errors import ProviderError, ReelforgeError
+from reelforge.lifeline import owner_tag
 from reelforge.logging import get_logger
 from reelforge.runtime.artifacts import Artifact, ArtifactStore, StepResult
 from reelforge.runtime.budget import Budget
@@ -247,7 +248,7 @@ class Runner:
     async def _compute(self, run: _Run, step: Step, inputs: dict[str, list[Artifact]], key: str,
                        info: dict[str, Any]) -> Outcome:
         started = time.monotonic()
-        scratch = Path(tempfile.mkdtemp(prefix="reelforge-step-"))
+        scratch = Path(tempfile.mkdtemp(prefix=f"reelforge-step-{owner_tag()}-"))
         ctx = StepContext(step, inputs, self.store, LazyProvider(lambda: self._provider(step)), self.context.pools.run,
                           lambda f, m: self._emit(run, "step.progress", step.id, fraction=f, message=m),
                           scratch=scratch, key=key)
