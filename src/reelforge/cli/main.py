@@ -376,4 +376,10 @@ _register_subcommands()
 
 
 def run() -> None:
-    app()
+    from reelforge.cli._common import exit_code_for_interrupt, handle_sigterm_like_ctrl_c
+
+    handle_sigterm_like_ctrl_c()
+    try:
+        app()
+    except SystemExit as exc:
+        raise SystemExit(exit_code_for_interrupt(exc)) from None
