@@ -21,6 +21,19 @@ from PIL import Image, ImageDraw
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 DEATH_DEADLINE_S = 10.0  # the probe's 3 s, with room for a loaded machine
+_short_tmp: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def short_tmp() -> object:
+    """The commands' TMPDIR: short, since the forkserver's socket path must fit AF_UNIX's 108 bytes."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="rfk-", dir="/tmp"))
+    _short_tmp[:] = [path]
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 # --- processes, read from /proc --------------------------------------------------------------------
@@ -83,8 +96,7 @@ class Run:
     """A `reelforge` command with its own temp folder and data folder."""
 
     def __init__(self, tmp_path: Path, *args: str) -> None:
-        self.tmp = tmp_path / "tmp"
-        self.tmp.mkdir(exist_ok=True)
+        self.tmp = _short_tmp[0]
         self.env = {**{k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")},
                     "TMPDIR": str(self.tmp), "REELFORGE_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
         self.args = args
@@ -226,3 +238,54 @@ def test_killing_a_scenes_run_leaves_no_worker_alive(tmp_path: Path, sig: signal
     nxt = short_render(tmp_path, out.parent / "next.mp4")
     assert nxt.run().returncode == 0
     assert part_files(out.parent) == [] and nxt.temp_folders() == []
+
+
+# --- the pieces, in-process ----------------------------------------------------------------------------
+
+def test_closing_pools_kills_work_a_cancelled_run_left_running() -> None:
+    """A cancelled run's pool work is killed, not waited for (it would hold memory and delay exit)."""
+    import asyncio
+
+    from reelforge.runtime.pools import ProcessPools
+
+    pools = ProcessPools({"default": 1})
+
+    async def main() -> float:
+        task = asyncio.ensure_future(pools.run(time.sleep, 120))
+        end = time.monotonic() + 60
+        while pools.worker_count() < 1 and time.monotonic() < end:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # the sleep is running in the worker
+        task.cancel()
+        started = time.monotonic()
+        await asyncio.to_thread(pools.close)
+        return time.monotonic() - started
+
+    workers = []
+    original = pools._executor
+
+    def spy(pool: str = "default") -> object:
+        executor = original(pool)
+        workers.append(executor)
+        return executor
+
+    pools._executor = spy  # type: ignore[method-assign]
+    assert asyncio.run(main()) < 30
+    assert all(not p.is_alive() for e in workers for p in (getattr(e, "_processes", None) or {}).values())
+
+
+def test_ffmpeg_gets_the_parent_death_signal() -> None:
+    """ffmpeg started by a process that is then SIGKILLed dies with it."""
+    code = ("from reelforge.ffmpeg.binary import ffmpeg_path\n"
+            "from reelforge.ffmpeg.run import run_ffmpeg\n"
+            "run_ffmpeg([ffmpeg_path(), '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25:d=3600', '-f', 'null', '-'])\n")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    seen: dict[int, str] = {}
+    try:
+        wait_until(lambda: seen.update(descendants(proc.pid)) or has_ffmpeg(seen), 60, "ffmpeg to start")
+        proc.kill()
+        proc.wait(30)
+        wait_until(lambda: not still_alive(seen), DEATH_DEADLINE_S, "ffmpeg to die")
+    finally:
+        for pid in still_alive(seen):
+            os.kill(int(pid.split()[0]), signal.SIGKILL)
