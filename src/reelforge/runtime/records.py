@@ -9,12 +9,14 @@ marked running whose lease has passed was killed, whichever machine ran it."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import queue
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,13 +102,35 @@ class OperationRow(Base):
 
 
 def open_database(url: str) -> Engine:
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
     if url.startswith("sqlite"):
         sa_event.listen(engine, "connect", _sqlite_pragmas)
-    migrate(engine)
+    with _first_use_lock(url):
+        migrate(engine)
     return engine
+
+
+@contextlib.contextmanager
+def _first_use_lock(url: str) -> Iterator[None]:
+    """Processes opening one SQLite file take turns for the first connection and the migration:
+    60 `runs list` started at once on a fresh data folder raced to create the tables ("table
+    runs already exists") and to switch the journal to WAL ("database is locked")."""
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+    if not path or path == ":memory:":
+        yield
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock (the busy timeout still applies)
+        yield
+        return
+    with open(f"{path}.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 HEAD = "0003"
