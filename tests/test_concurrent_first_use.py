@@ -43,3 +43,24 @@ def test_concurrent_runs_list_on_a_fresh_data_folder_never_crashes(tmp_path: Pat
         if proc.returncode != 0:
             failures.append(err[-500:])
     assert failures == []
+
+
+def test_two_cutout_runs_into_one_folder_do_not_collide(tmp_path: Path) -> None:
+    """The probe: two `cutout` runs at once into the same folder (they used to share a temp name,
+    `.partial`, and report a spurious "file not found")."""
+    from PIL import Image, ImageDraw
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for i in range(8):
+        image = Image.new("RGB", (256, 256), "white")
+        ImageDraw.Draw(image).rectangle((60 + i, 60, 190, 190), fill="#2040c0")
+        image.save(src / f"p{i}.png")
+    env = {**os.environ, "REELFORGE_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    argv = [sys.executable, "-m", "reelforge", "cutout", str(src), "-o", str(out), "--method", "key", "-j", "2"]
+    procs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(2)]
+    outputs = [proc.communicate(timeout=300)[0] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    assert not any("not found" in text for text in outputs), outputs
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"p{i}.png" for i in range(8))
