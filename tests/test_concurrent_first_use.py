@@ -64,3 +64,48 @@ def test_two_cutout_runs_into_one_folder_do_not_collide(tmp_path: Path) -> None:
     assert [proc.returncode for proc in procs] == [0, 0], outputs
     assert not any("not found" in text for text in outputs), outputs
     assert sorted(p.name for p in out.iterdir()) == sorted(f"p{i}.png" for i in range(8))
+
+
+def test_two_identical_scenes_runs_at_once_pay_for_each_image_once(tmp_path: Path) -> None:
+    """The probe: two identical `scenes` runs sharing a data folder each generated every image
+    (12 calls for 6 images). A lease on the step key makes the second wait and reuse the result."""
+    import json
+
+    import yaml
+
+    from .fakes.products import ProductAPI
+
+    with ProductAPI(delay=0.5) as api:
+        spec = tmp_path / "scenes.yaml"
+        spec.write_text(yaml.safe_dump({
+            "resolution": "480p", "quality": "draft", "duration": 1.0, "provider": "gemini", "mode": "speed",
+            "scenes": [{"prompt": f"product {i} on a table"} for i in range(6)]}))
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+        env.update({**api.env(), "REELFORGE_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200",
+                    "REELFORGE_LIMITS": json.dumps({"gemini": {"max_concurrency": 2, "rpm": 0}})})
+        procs = [subprocess.Popen([sys.executable, "-m", "reelforge", "scenes", str(spec), "-o",
+                                   str(tmp_path / f"out{i}.mp4")], env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True) for i in range(2)]
+        errors = [proc.communicate(timeout=600)[1] for proc in procs]
+        assert [proc.returncode for proc in procs] == [0, 0], errors
+        prompts = [c.prompt for c in api.calls]
+        assert len(prompts) == 6 and len(set(prompts)) == 6, prompts
+
+
+def test_a_step_lease_is_exclusive_until_released_expired_or_its_process_is_gone(tmp_path: Path) -> None:
+    import time
+
+    from reelforge.runtime.records import RunStore, step_lease_owner
+
+    store = RunStore(f"sqlite:///{tmp_path / 'r.db'}")
+    a, b = step_lease_owner("a"), step_lease_owner("b")
+    assert store.acquire_step_lease("k", a, 60) and store.acquire_step_lease("k", a, 60)  # re-entrant renewal
+    assert not store.acquire_step_lease("k", b, 60)
+    store.release_step_lease("k", a)
+    assert store.acquire_step_lease("k", b, 0.2)
+    time.sleep(0.4)
+    assert store.acquire_step_lease("k", a, 60)  # b's lease expired
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    ghost = a.replace(f":{os.getpid()}:", f":{int(dead.stdout)}:")
+    assert store.acquire_step_lease("g", ghost, 600)
+    assert store.acquire_step_lease("g", b, 60)  # its process is gone: taken over at once
