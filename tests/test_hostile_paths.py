@@ -49,3 +49,25 @@ def test_a_still_named_like_a_pattern_renders_itself(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     r, g, b = np.asarray(Image.open(tmp_path / "f.png").convert("RGB"))[18, 32].astype(int)
     assert b > 200 and r < 60, (r, g, b)
+
+
+def test_square_brackets_in_names_print_as_they_are(tone_video: Path, tmp_path: Path) -> None:
+    """`[draft] clip.mp4` lost its bracketed part in the overlay and cutout tables, and a path
+    containing `[/` crashed the overlay summary after the outputs were written."""
+    src = tmp_path / "in"
+    (src / "a[").mkdir(parents=True)
+    shutil.copy(tone_video, src / "[draft] clip.mp4")
+    shutil.copy(tone_video, src / "a[" / "b.mp4")
+    Image.new("RGBA", (40, 40), (255, 0, 0, 255)).save(tmp_path / "logo.png")
+    for video in (src / "[draft] clip.mp4", src / "a[" / "b.mp4"):
+        result = cli("overlay", str(video), "--image", str(tmp_path / "logo.png"), "-o", str(tmp_path / "o" / video.name))
+        assert result.returncode == 0, result.stderr
+        assert video.name in result.stdout.replace("\n", "")
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    image = Image.new("RGB", (256, 256), "white")
+    image.paste((30, 60, 200), (80, 80, 180, 180))
+    image.save(shots / "[draft] mug.png")
+    result = cli("cutout", str(shots), "-o", str(tmp_path / "cut"), "--method", "key")
+    assert result.returncode == 0, result.stderr
+    assert "[draft] mug.png" in result.stdout

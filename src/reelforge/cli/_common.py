@@ -15,8 +15,10 @@ import typer
 def fail(exc: Exception) -> NoReturn:
     """Print `exc` as a one-line error and exit with its exit code (2 for bad input, else 1)."""
     from rich.console import Console
+    from rich.text import Text
 
-    Console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+    # the message is Text, not markup: a file name such as `a[/b.mp4` must print, not crash
+    Console(stderr=True).print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
     raise typer.Exit(getattr(exc, "exit_code", 1))
 
 
