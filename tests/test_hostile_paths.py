@@ -71,3 +71,16 @@ def test_square_brackets_in_names_print_as_they_are(tone_video: Path, tmp_path: 
     result = cli("cutout", str(shots), "-o", str(tmp_path / "cut"), "--method", "key")
     assert result.returncode == 0, result.stderr
     assert "[draft] mug.png" in result.stdout
+
+
+def test_a_gif_of_a_timeline_with_sound_renders_without_it_and_says_so(tone_video: Path, music_file: Path,
+                                                                          tmp_path: Path) -> None:
+    """Issue 21: GIF output failed whenever the timeline had sound (audio chains left unmapped)."""
+    spec = write_spec(tmp_path / "g.yaml", {
+        "canvas": {"width": 96, "height": 54, "fps": 8}, "output": {"quality": "draft"},
+        "audio": {"music": {"path": str(music_file)}},
+        "clips": [{"duration": 1.0, "layers": [{"type": "video", "path": str(tone_video)}]}]})
+    result = cli("render", str(spec), "-o", str(tmp_path / "g.gif"))
+    assert result.returncode == 0, result.stderr
+    assert "GIF has no sound" in result.stderr
+    assert (tmp_path / "g.gif").read_bytes()[:6] in (b"GIF89a", b"GIF87a")

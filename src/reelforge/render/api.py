@@ -81,17 +81,26 @@ def _finish_video(g: FilterGraphBuilder, pad: str, fmt: str, tail: tuple[Filter,
 def build_command(plan: m.RenderPlan, output: str, fmt: str, quality: str, hardware: str) -> tuple[Command, tuple[str, ...]]:
     """The single ffmpeg run that renders the whole plan to `output`."""
     enc = encode_settings(fmt, quality, hardware, float(plan.fps))
-    g, video, audio = build_graph(plan)
+    # GIF has no sound: its audio chains are not built at all (built and left unmapped, ffmpeg
+    # failed with "Filter 'amix' has output 0 unconnected")
+    g, video, audio = build_graph(plan, audio=fmt != "gif")
     assert video is not None
     video = _finish_video(g, video, fmt, enc.tail)
-    maps = (video,) + ((audio,) if audio and fmt != "gif" else ())
+    maps = (video,) + ((audio,) if audio else ())
     suffix = Path(output).suffix.lower()
     muxer = MUXERS.get(suffix, MUXERS[EXTENSIONS[fmt]])
-    options = (*enc.video, *(enc.audio if audio and fmt != "gif" else ()), *container_options(suffix),
+    options = (*enc.video, *(enc.audio if audio else ()), *container_options(suffix),
                "-r", g.fps, "-f", muxer)
     cmd = Command(tuple(g.inputs), FilterGraph(tuple(g.chains)), (OutputFile(output, maps, options),),
                   ("-hide_banner", "-nostdin", "-y", *enc.global_options))
-    return cmd, plan.warnings + enc.warnings
+    return cmd, plan.warnings + enc.warnings + _gif_sound_warning(plan, fmt)
+
+
+def _gif_sound_warning(plan: m.RenderPlan, fmt: str) -> tuple[str, ...]:
+    if fmt != "gif" or build_graph(plan, video=False)[2] is None:
+        return ()
+    return ("GIF has no sound: the timeline's audio (music, video sound) is left out; "
+            "render to mp4 or webm to keep it",)
 
 
 def build_segment_command(plan: m.RenderPlan, segment: Segment, output: str, fmt: str, quality: str,
