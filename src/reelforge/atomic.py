@@ -9,6 +9,7 @@ import contextlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,20 @@ _UMASK = _read_umask()
 _PART = re.compile(r"^\..*\.(\d+)h([0-9a-f]{6})-[a-z0-9_]+\.part(\.[^.]*)?$")
 
 
+_SWEEP_EVERY_S = 60.0
+_swept: dict[str, float] = {}  # folder → when this process last swept it
+
+
+def _sweep_now(folder: Path) -> bool:
+    """At most one sweep of a folder a minute per process: a batch writing thousands of files
+    into one folder must not rescan it for each."""
+    key, now = str(folder), time.monotonic()
+    if now - _swept.get(key, -_SWEEP_EVERY_S) < _SWEEP_EVERY_S:
+        return False
+    _swept[key] = now
+    return True
+
+
 def sweep_parts(folder: Path) -> list[Path]:
     """Remove `.part` temp files in `folder` whose writer (a process on this host) is gone."""
     removed: list[Path] = []
@@ -51,7 +66,8 @@ def atomic_output(output: Path) -> Iterator[Path]:
     """Yield a temp path in the target's folder (same filesystem, so the rename is atomic);
     rename it onto `output` if the block succeeds, delete it if it raises."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    sweep_parts(output.parent)
+    if _sweep_now(output.parent):
+        sweep_parts(output.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.{owner_tag()}-", suffix=f".part{output.suffix}",
                                dir=output.parent)
     os.close(fd)
