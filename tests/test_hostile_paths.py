@@ -59,10 +59,10 @@ def test_square_brackets_in_names_print_as_they_are(tone_video: Path, tmp_path: 
     shutil.copy(tone_video, src / "[draft] clip.mp4")
     shutil.copy(tone_video, src / "a[" / "b.mp4")
     Image.new("RGBA", (40, 40), (255, 0, 0, 255)).save(tmp_path / "logo.png")
-    for video in (src / "[draft] clip.mp4", src / "a[" / "b.mp4"):
-        result = cli("overlay", str(video), "--image", str(tmp_path / "logo.png"), "-o", str(tmp_path / "o" / video.name))
+    for video in ("[draft] clip.mp4", "a[/b.mp4"):  # relative: short enough not to wrap in the table
+        result = cli("overlay", video, "--image", str(tmp_path / "logo.png"), "-o", f"o{len(video)}.mp4", cwd=src)
         assert result.returncode == 0, result.stderr
-        assert video.name in result.stdout.replace("\n", "")
+        assert video in result.stdout
     shots = tmp_path / "shots"
     shots.mkdir()
     image = Image.new("RGB", (256, 256), "white")
