@@ -69,8 +69,23 @@ def test_paths_with_spaces_quotes_and_unicode_stay_single_argv_items() -> None:
     evil = "/tmp/my clips/it's [1]; a,b ünï 图.png"
     cmd = Command((Input(evil, ("-framerate", "24")),), FilterGraph(), (OutputFile("/o ut.mp4", ("0:v",)),))
     argv = compile_argv(cmd)
-    assert argv[argv.index("-i") + 1] == evil
-    assert argv[-1] == "/o ut.mp4" and argv[argv.index("-map") + 1] == "0:v"
+    assert argv[argv.index("-i") + 1] == "file:" + evil
+    assert argv[-1] == "file:/o ut.mp4" and argv[argv.index("-map") + 1] == "0:v"
+
+
+@pytest.mark.parametrize("name", ["2024-05-01T12:30:00.mp4", "file:x.mp4", "pct%d.png", "-x.png"])
+def test_every_path_means_exactly_that_file(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 21: a relative name with `:` was taken for a protocol, `file:x.mp4` opened x.mp4 and
+    a still `pct%d.png` was read as the image2 pattern (pct0.png)."""
+    monkeypatch.chdir(tmp_path)
+    cmd = Command((Input(name, ("-loop", "1")), Input("color=red", ("-f", "lavfi"))), FilterGraph(),
+                  (OutputFile("out:1.mp4", ("0:v",)),))
+    argv = compile_argv(cmd)
+    first = argv.index("-i")
+    assert argv[first + 1] == f"file:{tmp_path / name}"
+    assert ("-pattern_type" in argv[:first]) == name.endswith(".png")
+    assert argv[argv.index("-i", first + 1) + 1] == "color=red"  # a lavfi graph is not a file
+    assert argv[-1] == f"file:{tmp_path / 'out:1.mp4'}"
 
 
 def _plan() -> m.RenderPlan:

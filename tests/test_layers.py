@@ -30,7 +30,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "pipelines": {"service", "cli"},
 }
 # Shared base modules every layer may use; they import nothing but each other.
-BASE = {"errors", "logging", "settings", "atomic", "samples", "canonical"}
+BASE = {"errors", "logging", "settings", "atomic", "samples", "canonical", "lifeline"}
 
 _PROBE = """
 import importlib, json, pkgutil, sys

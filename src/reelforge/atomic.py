@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from reelforge.lifeline import is_stale, owner_tag
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -25,6 +29,36 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
+# `.<stem>.<pid>h<host>-<rand>.part<suffix>`: the owner is in the name, so the next run can tell
+# a temp file still being written from one a killed run left behind.
+_PART = re.compile(r"^\..*\.(\d+)h([0-9a-f]{6})-[a-z0-9_]+\.part(\.[^.]*)?$")
+
+
+_SWEEP_EVERY_S = 60.0
+_swept: dict[str, float] = {}  # folder → when this process last swept it
+
+
+def _sweep_now(folder: Path) -> bool:
+    """At most one sweep of a folder a minute per process: a batch writing thousands of files
+    into one folder must not rescan it for each."""
+    key, now = str(folder), time.monotonic()
+    if now - _swept.get(key, -_SWEEP_EVERY_S) < _SWEEP_EVERY_S:
+        return False
+    _swept[key] = now
+    return True
+
+
+def sweep_parts(folder: Path) -> list[Path]:
+    """Remove `.part` temp files in `folder` whose writer (a process on this host) is gone."""
+    removed: list[Path] = []
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            match = _PART.match(entry.name) if entry.name.startswith(".") else None
+            if match and is_stale(match[1], match[2]) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
 
 
 @contextlib.contextmanager
@@ -32,7 +66,10 @@ def atomic_output(output: Path) -> Iterator[Path]:
     """Yield a temp path in the target's folder (same filesystem, so the rename is atomic);
     rename it onto `output` if the block succeeds, delete it if it raises."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".part{output.suffix}", dir=output.parent)
+    if _sweep_now(output.parent):
+        sweep_parts(output.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.{owner_tag()}-", suffix=f".part{output.suffix}",
+                               dir=output.parent)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; outputs get the usual mode
     try:

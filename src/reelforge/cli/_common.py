@@ -4,6 +4,7 @@ modules never import the command module that registers them."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -14,8 +15,10 @@ import typer
 def fail(exc: Exception) -> NoReturn:
     """Print `exc` as a one-line error and exit with its exit code (2 for bad input, else 1)."""
     from rich.console import Console
+    from rich.text import Text
 
-    Console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+    # the message is Text, not markup: a file name such as `a[/b.mp4` must print, not crash
+    Console(stderr=True).print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
     raise typer.Exit(getattr(exc, "exit_code", 1))
 
 
@@ -68,3 +71,46 @@ class ProgressBar:
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
+
+
+_signalled: int | None = None
+
+
+def handle_sigterm_like_ctrl_c() -> None:
+    """SIGTERM (`kill`, `docker stop`, systemd, CI) does what Ctrl-C does: the job is cancelled,
+    ffmpeg and pool workers are stopped, temp files removed, and the command exits 143 (130 for
+    Ctrl-C). Without this Python dies on the spot and its children keep running."""
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):  # SIGHUP: the terminal went away
+        if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:  # `nohup` stays ignored
+            signal.signal(signum, _on_sigterm)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    global _signalled
+    _signalled = signum
+    # whatever handles SIGINT now: asyncio.run's handler cancels the main task (cleanup runs in
+    # its `finally` blocks); outside an event loop, Python's default raises KeyboardInterrupt
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signal.SIGINT, frame)
+    else:
+        raise KeyboardInterrupt
+
+
+def exit_code_for_interrupt(exc: SystemExit) -> int | str | None:
+    """128 + the signal for a command stopped by SIGTERM/SIGHUP or Ctrl-C (click turns
+    KeyboardInterrupt into "Aborted!" and exit 1), else the command's own exit code."""
+    if exc.code in (0, None) or not _interrupted(exc):
+        return exc.code
+    return 128 + (_signalled or signal.SIGINT)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(20):
+        if seen is None:
+            return _signalled is not None
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return _signalled is not None

@@ -61,9 +61,9 @@ def _progress():  # type: ignore[no-untyped-def]
         kind, data = event.type, event.data  # type: ignore[attr-defined]
         if kind in ("step.finished", "step.cached", "step.failed"):
             label = Path(str(data.get("label") or event.step)).name  # type: ignore[attr-defined]
-            console.print(f"{'err' if kind == 'step.failed' else 'ok '} {label}", highlight=False)
+            console.print(f"{'err' if kind == 'step.failed' else 'ok '} {label}", highlight=False, markup=False)
         elif kind == "step.retried":
-            console.print(f"    retry {event.step}: {data.get('error')}", highlight=False)  # type: ignore[attr-defined]
+            console.print(f"    retry {event.step}: {data.get('error')}", highlight=False, markup=False)  # type: ignore[attr-defined]
 
     return show
 
@@ -77,6 +77,7 @@ def _show_plan(plan: object) -> None:
 def _summary(reports: list, totals: dict) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     cost = f", {totals.get('calls', 0)} call(s), ${totals.get('cost_usd', 0.0):.4f}" if totals.get("calls") else ""
     table = Table(title=f"cut-outs: {sum(r.ok for r in reports)} ok, {sum(not r.ok for r in reports)} failed{cost}")
@@ -86,10 +87,10 @@ def _summary(reports: list, totals: dict) -> None:
         if r.ok:
             qa = r.meta.get("qa") or {}
             notes = ", ".join([*qa.get("flags", []), *r.meta.get("warnings", [])])
-            table.add_row(Path(r.source).name, r.meta["method"], r.meta["reason"], f"{qa.get('coverage', 0):.1%}",
-                          f"{qa.get('halo', 0):.1f}", notes or "-")
+            table.add_row(Text(Path(r.source).name), r.meta["method"], Text(r.meta["reason"]),
+                          f"{qa.get('coverage', 0):.1%}", f"{qa.get('halo', 0):.1f}", Text(notes or "-"))
         else:
-            table.add_row(Path(r.source).name, "-", "-", "-", "-", f"[red]{r.error}[/]")
+            table.add_row(Text(Path(r.source).name), "-", "-", "-", "-", Text(str(r.error), style="red"))
     Console(width=160).print(table)
 
 

@@ -340,6 +340,7 @@ class _BatchProgress:
 def _print_batch_summary(result: Any) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"overlay: {len(result.results) - len(result.failed)} done, {len(result.failed)} failed")
     for column in ("video", "status", "length s", "took s", "output / error"):
@@ -347,7 +348,9 @@ def _print_batch_summary(result: Any) -> None:
     for r in result.results:
         length = f"{r.duration:.2f}" if r.duration else "–"
         detail = str(r.output) if r.ok else r.message
-        table.add_row(str(r.video), "[green]ok[/]" if r.ok else "[red]failed[/]", length, f"{r.seconds:.1f}", detail)
+        # names and messages are Text, never markup: `[draft] clip.mp4` keeps its brackets, `a[/b` can't crash
+        table.add_row(Text(str(r.video)), "[green]ok[/]" if r.ok else "[red]failed[/]", length, f"{r.seconds:.1f}",
+                      Text(detail))
     Console(soft_wrap=False, width=200 if not sys.stdout.isatty() else None).print(table)
     for r in result.results:
         for warning in r.warnings:
@@ -382,4 +385,10 @@ _register_subcommands()
 
 
 def run() -> None:
-    app()
+    from reelforge.cli._common import exit_code_for_interrupt, handle_sigterm_like_ctrl_c
+
+    handle_sigterm_like_ctrl_c()
+    try:
+        app()
+    except SystemExit as exc:
+        raise SystemExit(exit_code_for_interrupt(exc)) from None

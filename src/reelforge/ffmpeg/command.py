@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,12 +42,36 @@ def _map_arg(label: str) -> str:
     return label if label[:1].isdigit() else f"[{label}]"
 
 
+# Stills are read by the image2 demuxer with patterns off: `pct%d.png` is that file, not pct0.png.
+STILL_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+
+
+def file_url(path: str) -> str:
+    """The one spelling of a local path ffmpeg reads as exactly that file: an absolute `file:`
+    URL. A relative `2024-05-01T12:30:00.mp4` is otherwise taken for a protocol ("Protocol not
+    found") and `file:x.mp4` silently opens x.mp4. Pipes and `-` stay as they are."""
+    if path == "-" or path.startswith("pipe:"):
+        return path
+    return "file:" + os.path.abspath(path)
+
+
+def input_args(item: Input) -> list[str]:
+    """`[options…, -i, path]` for one input, the path made exact (lavfi inputs are graphs, not files)."""
+    options = list(item.options)
+    forced = options[options.index("-f") + 1] if "-f" in options[:-1] else None
+    if forced == "lavfi":
+        return [*options, "-i", item.path]
+    if forced is None and Path(item.path).suffix.lower() in STILL_SUFFIXES:
+        options = ["-f", "image2", "-pattern_type", "none", *options]
+    return [*options, "-i", file_url(item.path)]
+
+
 def compile_argv(command: Command, *, ffmpeg: str = "ffmpeg", script_path: Path | None = None) -> list[str]:
     """Turn a Command into argv. With `script_path`, the graph is read from that file
     (`-/filter_complex FILE`, ffmpeg ≥ 7); the caller writes `command.graph.compile()` there."""
     argv = [ffmpeg, *command.global_options]
     for item in command.inputs:
-        argv += [*item.options, "-i", item.path]
+        argv += input_args(item)
     if command.graph.chains:
         if script_path is not None:
             argv += ["-/filter_complex", str(script_path)]
@@ -55,7 +80,7 @@ def compile_argv(command: Command, *, ffmpeg: str = "ffmpeg", script_path: Path 
     for out in command.outputs:
         for label in out.maps:
             argv += ["-map", _map_arg(label)]
-        argv += [*out.options, out.path]
+        argv += [*out.options, file_url(out.path)]
     return argv
 
 

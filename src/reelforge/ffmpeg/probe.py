@@ -14,6 +14,8 @@ from typing import Any
 
 from reelforge.errors import InputError
 from reelforge.ffmpeg.binary import ffmpeg_path
+from reelforge.ffmpeg.command import Input, input_args
+from reelforge.lifeline import child_preexec
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _STREAM = re.compile(r"Stream #\d+:(\d+)(?:\[\w+\])?(?:\((\w+)\))?: (Video|Audio|Subtitle|Data|Attachment): (.*)")
@@ -155,8 +157,9 @@ def probe(path: str | Path, *, count_frames: bool = False, field_name: str | Non
     if not p.is_file():
         raise InputError(f"file not found: {p}", field=field_name, hint="check the path (relative paths are relative to the spec file)")
     proc = subprocess.run(
-        [ffmpeg_path(), "-hide_banner", "-nostdin", "-i", str(p)],
+        [ffmpeg_path(), "-hide_banner", "-nostdin", *input_args(Input(str(p)))],
         capture_output=True, text=True, encoding="utf-8", errors="replace", check=False,
+        preexec_fn=child_preexec(),
     )
     if "Input #0" not in proc.stderr:
         reason = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "unknown format"
@@ -171,9 +174,10 @@ def probe(path: str | Path, *, count_frames: bool = False, field_name: str | Non
 def count_video_frames(path: str | Path) -> int:
     """Decode the first video stream and count frames (exact, not from metadata)."""
     proc = subprocess.run(
-        [ffmpeg_path(), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0",
+        [ffmpeg_path(), "-hide_banner", "-nostdin", *input_args(Input(str(path))), "-map", "0:v:0",
          "-f", "null", "-"],
         capture_output=True, text=True, encoding="utf-8", errors="replace", check=False,
+        preexec_fn=child_preexec(),
     )
     frames = _FRAME.findall(proc.stderr)
     return int(frames[-1]) if frames else 0

@@ -2,7 +2,9 @@
 
 `arun_ffmpeg` is the async runner every job uses: cancelling the task that awaits it kills
 ffmpeg at once and waits for it before the cancellation goes on. `run_ffmpeg` is its blocking
-twin for synchronous callers."""
+twin for synchronous callers. Both start ffmpeg with the parent-death signal
+(`reelforge.lifeline`): if reelforge is killed outright (SIGKILL, OOM), ffmpeg dies with it
+instead of finishing an encode no one will use."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from reelforge.errors import FFmpegError
+from reelforge.lifeline import child_preexec
 
 STDERR_TAIL_LINES = 25
 
@@ -61,19 +64,23 @@ def _with_progress(argv: list[str]) -> list[str]:
 
 
 def _child_setup() -> Callable[[], None] | None:
-    """What an ffmpeg child does before it starts: lower its own CPU priority by
+    """What an ffmpeg child does before it starts: die with reelforge however it dies (the
+    parent-death signal, `reelforge.lifeline`), and lower its own CPU priority by
     `REELFORGE_FFMPEG_NICE` (the service sets 10, so a long encode never starves the API and the
     page that watches it; ffmpeg still gets every idle cycle)."""
     from reelforge.settings import get_settings
 
-    nice = get_settings().ffmpeg_nice
-    if nice <= 0 or not hasattr(os, "nice"):
-        return None
+    lifeline = child_preexec()
+    nice = get_settings().ffmpeg_nice if hasattr(os, "nice") else 0
+    if nice <= 0:
+        return lifeline
 
-    def lower_priority() -> None:
+    def setup() -> None:
+        if lifeline is not None:
+            lifeline()
         os.nice(nice)
 
-    return lower_priority
+    return setup
 
 
 def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> None:

@@ -479,14 +479,14 @@ def cutout_files(inputs: Iterable[str | Path], output: str | Path, options: Cuto
 def _cloud_result(image: Image.Image, method: str, keep_shadow: bool) -> CutoutResult:
     """A cloud cut-out of one in-memory image as a one-step runtime run (the same action as a
     batch: gated, priced, retried once by the runtime, cached by content)."""
-    import tempfile
+    from reelforge.lifeline import temp_dir
 
     async def main() -> CutoutResult:
         from reelforge.runtime.context import RuntimeContext
 
         ctx = RuntimeContext.from_settings(records=False)
         try:
-            with tempfile.TemporaryDirectory(prefix="reelforge-cutout-") as tmp:
+            with temp_dir("cutout") as tmp:
                 source = Path(tmp) / "image.png"
                 await asyncio.to_thread(image.save, source, "PNG")
                 job = CutoutJob([source], Path(tmp) / "out", CutoutOptions(method=method, keep_shadow=keep_shadow,

@@ -22,6 +22,7 @@ from reelforge.ffmpeg.binary import ffmpeg_path
 from reelforge.ffmpeg.command import Command, OutputFile, compile_argv, needs_script
 from reelforge.ffmpeg.graph import Chain, Filter, FilterGraph
 from reelforge.ffmpeg.run import Progress, arun_ffmpeg, run_ffmpeg
+from reelforge.lifeline import temp_dir
 from reelforge.logging import get_logger
 from reelforge.render import model as m
 from reelforge.render.encode import EXTENSIONS, MUXERS, container_options, encode_settings
@@ -80,17 +81,26 @@ def _finish_video(g: FilterGraphBuilder, pad: str, fmt: str, tail: tuple[Filter,
 def build_command(plan: m.RenderPlan, output: str, fmt: str, quality: str, hardware: str) -> tuple[Command, tuple[str, ...]]:
     """The single ffmpeg run that renders the whole plan to `output`."""
     enc = encode_settings(fmt, quality, hardware, float(plan.fps))
-    g, video, audio = build_graph(plan)
+    # GIF has no sound: its audio chains are not built at all (built and left unmapped, ffmpeg
+    # failed with "Filter 'amix' has output 0 unconnected")
+    g, video, audio = build_graph(plan, audio=fmt != "gif")
     assert video is not None
     video = _finish_video(g, video, fmt, enc.tail)
-    maps = (video,) + ((audio,) if audio and fmt != "gif" else ())
+    maps = (video,) + ((audio,) if audio else ())
     suffix = Path(output).suffix.lower()
     muxer = MUXERS.get(suffix, MUXERS[EXTENSIONS[fmt]])
-    options = (*enc.video, *(enc.audio if audio and fmt != "gif" else ()), *container_options(suffix),
+    options = (*enc.video, *(enc.audio if audio else ()), *container_options(suffix),
                "-r", g.fps, "-f", muxer)
     cmd = Command(tuple(g.inputs), FilterGraph(tuple(g.chains)), (OutputFile(output, maps, options),),
                   ("-hide_banner", "-nostdin", "-y", *enc.global_options))
-    return cmd, plan.warnings + enc.warnings
+    return cmd, plan.warnings + enc.warnings + _gif_sound_warning(plan, fmt)
+
+
+def _gif_sound_warning(plan: m.RenderPlan, fmt: str) -> tuple[str, ...]:
+    if fmt != "gif" or build_graph(plan, video=False)[2] is None:
+        return ()
+    return ("GIF has no sound: the timeline's audio (music, video sound) is left out; "
+            "render to mp4 or webm to keep it",)
 
 
 def build_segment_command(plan: m.RenderPlan, segment: Segment, output: str, fmt: str, quality: str,
@@ -180,7 +190,7 @@ def _run_atomically(output: Path, run: Runner) -> list[list[str]]:
 
     The target is never half-written: on any failure the temp file and work dir are removed. The
     output gets the usual file mode (atomic_output widens mkstemp's owner-only one)."""
-    with atomic_output(output) as tmp, tempfile.TemporaryDirectory(prefix="reelforge-") as work:
+    with atomic_output(output) as tmp, temp_dir("render") as work:
         return run(str(tmp), Path(work))
 
 
@@ -321,7 +331,7 @@ async def execute(work: RenderWork, on_step: StepHandler | None = None) -> Rende
     Cancelling the awaiting task kills ffmpeg; the temp file and the segments' work folder are
     removed on any failure or cancellation."""
     steps = _Steps(work, on_step)
-    with atomic_output(work.output) as tmp, tempfile.TemporaryDirectory(prefix="reelforge-") as tmp_dir:
+    with atomic_output(work.output) as tmp, temp_dir("render") as tmp_dir:
         workdir = Path(tmp_dir)
         if work.command is not None:
             commands = [await steps.run("encode", _argv(_with_output(work.command, str(tmp)), workdir))]

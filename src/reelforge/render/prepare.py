@@ -182,7 +182,7 @@ class Preparer:
                 # getexif() would decode the whole image to find it, so read the chunk list instead.
                 upright = (img.getexif().get(0x0112, 1) in (0, 1)) if kind == "JPEG" else \
                     b"eXIf" not in png_chunk_types(layer.path)
-        except OSError:
+        except (OSError, Image.DecompressionBombError):  # load_image says what is wrong with it
             return None
         if not (upright and plain and same):
             return None

@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from reelforge.lifeline import worker_init
+
 
 class ProcessPools:
     def __init__(self, sizes: Mapping[str, int | str] | None = None, *, keep_warm: bool = False) -> None:
@@ -53,8 +55,10 @@ class ProcessPools:
             if self._closed:
                 raise RuntimeError("the runtime context is closed")
             if name not in self._pools:
-                # forkserver: children start from a clean process, not a fork of one holding threads
-                self._pools[name] = ProcessPoolExecutor(max_workers=size,
+                # forkserver: children start from a clean process, not a fork of one holding threads;
+                # worker_init: a worker dies with this process, even on kill -9 (no orphan keeps
+                # computing, or idles holding an ML session's memory)
+                self._pools[name] = ProcessPoolExecutor(max_workers=size, initializer=worker_init,
                                                         mp_context=multiprocessing.get_context("forkserver"))
             return self._pools[name]
 
@@ -86,7 +90,7 @@ class ProcessPools:
             for name in idle:
                 del self._pools[name]
         for pool in idle.values():
-            pool.shutdown(wait=True, cancel_futures=True)  # workers gone before whatever runs next
+            _shut_down(pool)  # workers gone before whatever runs next
 
     def worker_count(self) -> int:
         return sum(len(getattr(p, "_processes", None) or {}) for p in self._pools.values())
@@ -96,4 +100,20 @@ class ProcessPools:
             self._closed = True
             pools, self._pools = self._pools, {}
         for pool in pools.values():
-            pool.shutdown(wait=True, cancel_futures=True)
+            _shut_down(pool)
+
+
+def _shut_down(pool: ProcessPoolExecutor, grace_s: float = 5.0) -> None:
+    """Shut a pool down and make sure its workers are gone. Work still running belongs to a run
+    that was cancelled (a pool is only released when no run holds it): it is killed rather
+    than waited for, so Ctrl-C or SIGTERM frees the memory at once."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    busy = bool(getattr(pool, "_pending_work_items", None))
+    pool.shutdown(wait=not busy, cancel_futures=True)
+    for process in processes:
+        if busy:
+            process.kill()
+        process.join(grace_s)
+        if process.is_alive():
+            process.kill()
+            process.join(grace_s)

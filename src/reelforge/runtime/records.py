@@ -9,19 +9,33 @@ marked running whose lease has passed was killed, whichever machine ran it."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import queue
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, create_engine, func, select
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from reelforge.runtime.events import Event
@@ -86,6 +100,16 @@ class AttemptRow(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
 
 
+class StepLeaseRow(Base):
+    """Who is computing a step key right now (`owner`: host:pid:token), until when."""
+
+    __tablename__ = "step_leases"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    lease_until: Mapped[dt.datetime] = mapped_column()
+
+
 class OperationRow(Base):
     """A long-running operation's handle, under the key of the step that submitted it."""
 
@@ -100,16 +124,38 @@ class OperationRow(Base):
 
 
 def open_database(url: str) -> Engine:
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
     if url.startswith("sqlite"):
         sa_event.listen(engine, "connect", _sqlite_pragmas)
-    migrate(engine)
+    with _first_use_lock(url):
+        migrate(engine)
     return engine
 
 
-HEAD = "0003"
+@contextlib.contextmanager
+def _first_use_lock(url: str) -> Iterator[None]:
+    """Processes opening one SQLite file take turns for the first connection and the migration:
+    60 `runs list` started at once on a fresh data folder raced to create the tables ("table
+    runs already exists") and to switch the journal to WAL ("database is locked")."""
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+    if not path or path == ":memory:":
+        yield
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock (the busy timeout still applies)
+        yield
+        return
+    with open(f"{path}.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+HEAD = "0004"
 
 
 def migrate(engine: Engine) -> None:
@@ -142,6 +188,16 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def step_lease_owner(token: str) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{token}"
+
+
+def _owner_gone(owner: str) -> bool:
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -183,6 +239,42 @@ class RunStore:
             if run is not None and run.state == "running":
                 run.lease_until = _now() + dt.timedelta(seconds=seconds)
                 s.commit()
+
+    # --- step leases: one payer per step key ---------------------------------------------------
+
+    def acquire_step_lease(self, key: str, owner: str, seconds: float) -> bool:
+        """Take the lease on a step key for `seconds`; False while another owner holds it. A
+        lease whose time has passed, or whose owner was a process of this machine that is gone
+        (kill -9), is taken over."""
+        now = _now()
+        until = now + dt.timedelta(seconds=seconds)
+        with self.session() as s:
+            row = s.get(StepLeaseRow, key)
+            if row is None:
+                s.add(StepLeaseRow(key=key, owner=owner, lease_until=until))
+                try:
+                    s.commit()
+                except IntegrityError:  # another process inserted it first
+                    return False
+                return True
+            if row.owner != owner and row.lease_until >= now and not _owner_gone(row.owner):
+                return False
+            taken = s.execute(update(StepLeaseRow).where(StepLeaseRow.key == key, StepLeaseRow.owner == row.owner,
+                                                         StepLeaseRow.lease_until == row.lease_until)
+                              .values(owner=owner, lease_until=until))
+            s.commit()
+            return bool(getattr(taken, "rowcount", 0) == 1)
+
+    def renew_step_lease(self, key: str, owner: str, seconds: float) -> None:
+        with self.session() as s:
+            s.execute(update(StepLeaseRow).where(StepLeaseRow.key == key, StepLeaseRow.owner == owner)
+                      .values(lease_until=_now() + dt.timedelta(seconds=seconds)))
+            s.commit()
+
+    def release_step_lease(self, key: str, owner: str) -> None:
+        with self.session() as s:
+            s.execute(delete(StepLeaseRow).where(StepLeaseRow.key == key, StepLeaseRow.owner == owner))
+            s.commit()
 
     # --- long-running operations (the OperationLog interface) -------------------------------
 

@@ -20,6 +20,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from tenacity.stop import stop_base
 
 from reelforge.errors import ProviderError, ReelforgeError
+from reelforge.lifeline import owner_tag
 from reelforge.logging import get_logger
 from reelforge.runtime.artifacts import Artifact, ArtifactStore, StepResult
 from reelforge.runtime.budget import Budget
@@ -29,7 +30,7 @@ from reelforge.runtime.keys import step_key
 from reelforge.runtime.limits import Limits, ProviderGate
 from reelforge.runtime.operations import OperationAction, run_operation
 from reelforge.runtime.pricing import PricingTable
-from reelforge.runtime.records import RunRecorder, RunStore
+from reelforge.runtime.records import RunRecorder, RunStore, step_lease_owner
 from reelforge.runtime.retry import backoff_wait, describe, is_retryable
 from reelforge.runtime.step import (
     Action,
@@ -42,6 +43,9 @@ from reelforge.runtime.step import (
 )
 
 log = get_logger(__name__)
+# A paid step holds the lease on its key this long, renewed every third of it while it runs; a
+# lease a killed process left is taken over when it expires (at once on the same machine).
+STEP_LEASE_S = 60.0
 
 
 class StepFailed(ReelforgeError):
@@ -242,12 +246,49 @@ class Runner:
                 self._emit(run, "step.cached", step.id, **info, artifacts=[a.digest for a in cached.artifacts],
                            saved_usd=cached.cost_usd)
                 return Outcome(step, "cached", cached)
+            if step.provider is not None and self.records is not None:
+                return await self._compute_leased(run, step, inputs, key, info)
         return await self._compute(run, step, inputs, key, info)
+
+    async def _compute_leased(self, run: _Run, step: Step, inputs: dict[str, list[Artifact]], key: str,
+                              info: dict[str, Any]) -> Outcome:
+        """Compute a paid step holding the lease on its key: another process (sharing the data
+        folder or the database) computing the same key is waited for and its result used, so
+        two identical runs at once pay once."""
+        assert self.records is not None
+        owner = step_lease_owner(uuid.uuid4().hex[:12])
+        wait = 0.2
+        while not await asyncio.to_thread(self.records.acquire_step_lease, key, owner, STEP_LEASE_S):
+            await asyncio.sleep(wait)
+            wait = min(wait * 1.5, 2.0)
+            cached = await asyncio.to_thread(self.store.get_result, key)
+            if cached is not None:
+                self._emit(run, "step.cached", step.id, **info, artifacts=[a.digest for a in cached.artifacts],
+                           saved_usd=cached.cost_usd)
+                return Outcome(step, "cached", cached)
+        renew = asyncio.create_task(self._renew_step_lease(key, owner))
+        try:
+            cached = await asyncio.to_thread(self.store.get_result, key)  # finished while we waited
+            if cached is not None:
+                self._emit(run, "step.cached", step.id, **info, artifacts=[a.digest for a in cached.artifacts],
+                           saved_usd=cached.cost_usd)
+                return Outcome(step, "cached", cached)
+            return await self._compute(run, step, inputs, key, info)
+        finally:
+            renew.cancel()
+            await asyncio.shield(asyncio.to_thread(self.records.release_step_lease, key, owner))
+
+    async def _renew_step_lease(self, key: str, owner: str) -> None:
+        assert self.records is not None
+        while True:
+            await asyncio.sleep(STEP_LEASE_S / 3)
+            with contextlib.suppress(Exception):  # a missed renewal only shortens the lease
+                await asyncio.to_thread(self.records.renew_step_lease, key, owner, STEP_LEASE_S)
 
     async def _compute(self, run: _Run, step: Step, inputs: dict[str, list[Artifact]], key: str,
                        info: dict[str, Any]) -> Outcome:
         started = time.monotonic()
-        scratch = Path(tempfile.mkdtemp(prefix="reelforge-step-"))
+        scratch = Path(tempfile.mkdtemp(prefix=f"reelforge-step-{owner_tag()}-"))
         ctx = StepContext(step, inputs, self.store, LazyProvider(lambda: self._provider(step)), self.context.pools.run,
                           lambda f, m: self._emit(run, "step.progress", step.id, fraction=f, message=m),
                           scratch=scratch, key=key)

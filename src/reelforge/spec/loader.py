@@ -112,15 +112,21 @@ def apply_defaults(doc: dict[str, Any]) -> dict[str, Any]:
     defaults = doc.get("defaults") or {}
     if not isinstance(defaults, dict):
         return doc
+    # anything of the wrong shape is left as it is, for validation to report with its field and line
     common = defaults.get("layer") or {}
-    for clip in doc.get("clips") or []:
-        if not isinstance(clip, dict):
+    clips = doc.get("clips")
+    if not isinstance(common, dict) or not isinstance(clips, list):
+        return doc
+    for clip in clips:
+        if not isinstance(clip, dict) or not isinstance(clip.get("layers"), list):
             continue
-        for i, layer in enumerate(clip.get("layers") or []):
+        for i, layer in enumerate(clip["layers"]):
             if not isinstance(layer, dict) or layer.get("type") not in _LAYER_MODELS:
                 continue
             model = _LAYER_MODELS[layer["type"]]
             per_type = defaults.get(layer["type"]) or {}
+            if not isinstance(per_type, dict):
+                continue
             merged = {k: v for k, v in {**common, **per_type}.items() if k in model.model_fields}  # type: ignore[attr-defined]
             clip["layers"][i] = {**merged, **layer}
     return doc
@@ -170,6 +176,9 @@ def read_document(path: Path) -> tuple[Any, yaml.Node | None]:
         root = yaml.compose(text, Loader=_SpecLoader)
     except json.JSONDecodeError as exc:
         raise SpecError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}", hint="fix the syntax at that line") from None
+    except RecursionError:
+        raise SpecError(f"{path}: nested too deeply to be a spec (lists or mappings inside each other "
+                        f"hundreds of levels down)", hint="a spec nests a few levels: clips → layers → fields") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -29,6 +28,7 @@ from reelforge.ffmpeg.binary import ffmpeg_path
 from reelforge.ffmpeg.command import compile_argv
 from reelforge.ffmpeg.probe import MediaInfo, probe
 from reelforge.ffmpeg.run import Progress, arun_ffmpeg
+from reelforge.lifeline import temp_dir
 from reelforge.pipelines.job import CancelToken, EventSink
 from reelforge.pipelines.overlay.assets import AssetCache, PlacedOverlay, place, window
 from reelforge.pipelines.overlay.plan import build_overlay_command
@@ -249,7 +249,7 @@ class OverlayBatchJob:
         summary: dict[str, Any] = {"videos": len(targets)}
         async with run.run(cancel, summary, kind=self.kind, title=_title(targets), steps=len(targets),
                            jobs=self._concurrency):
-            with tempfile.TemporaryDirectory(prefix="reelforge-overlay-") as work:
+            with temp_dir("overlay") as work:
                 cache = AssetCache(self.spec.overlays, Path(work))
                 slots = asyncio.Semaphore(self._concurrency)
                 results = await _all([self._one(run, cache, video, out, slots) for video, out in targets])
