@@ -45,7 +45,10 @@ def check_video(path: Path, origin: str | None = None) -> VideoSource:
     except InputError as exc:
         raise InputError(f"not a readable video: {name} ({exc.message})", field="video",
                          hint="pass an MP4/MOV/WebM video (re-export it if it will not play)") from None
-    if info.video is None or info.video.codec in ("png", "mjpeg") and not (info.duration or 0) > 0:
+    # a still decodes as one image-codec frame (ffprobe gives it 1/25 s); a motion-JPEG video lasts
+    still = info.video is not None and info.video.codec in ("png", "mjpeg", "webp", "bmp", "tiff", "gif") \
+        and (info.duration or 0) < 0.5
+    if info.video is None or still:
         raise InputError(f"{name} has no video stream", field="video",
                          hint="pass a video file (an image or an audio-only file has no frames to choose from)")
     if not info.duration or info.duration <= 0:
