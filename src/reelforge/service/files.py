@@ -18,16 +18,12 @@ EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", 
 
 def sniff(head: bytes) -> str | None:
     """The media type the first bytes of a file say it is; None when it is none we accept."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
+    from reelforge.providers.images.base import sniff_media_type
+
+    if image := sniff_media_type(head):  # the image signatures, kept in one place
+        return image
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "audio/wav"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
     if head[4:8] == b"ftyp":
         brand = head[8:12]
         if brand == b"qt  ":
