@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.loopback import Served
 
 API_KEY, API_SECRET, CLOUD = "123456", "s3cr3t", "demo"
 
@@ -21,25 +22,15 @@ def expected_signature(params: dict[str, str]) -> str:
     return hashlib.sha1((text + API_SECRET).encode()).hexdigest()
 
 
-class FakeCloudinary:
+class FakeCloudinary(Served):
     def __init__(self) -> None:
         self.assets: dict[str, dict[str, Any]] = {}
         self.requests: list[dict[str, Any]] = []
         self._parts: dict[str, bytearray] = {}
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._listen(self._handler())
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def __enter__(self) -> FakeCloudinary:
-        self._thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def handle(self, path: str, headers: dict[str, str], fields: dict[str, str], file: bytes) -> tuple[int, Any]:
         self.requests.append({"path": path, "fields": fields, "headers": headers})

@@ -27,21 +27,17 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.parser import HeaderParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from tests.fakes.loopback import LoopbackServer
+
 TEST_KEY = "test-key"
 _BOOL = frozenset({"true", "false"})
 
-
-class _Server(ThreadingHTTPServer):
-    """Accepts as a real API's front end does: http.server's listen backlog of 5 resets
-    connections when 20 arrive at once on a busy machine, which no real service does."""
-
-    request_queue_size = 128
 
 
 @dataclass(frozen=True)
@@ -141,7 +137,7 @@ class FakeCutoutServer:
         self.retry_after, self.slow_s = retry_after, slow_s
         self.calls: list[Call] = []
         self._lock = threading.Lock()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd = LoopbackServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.fake = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},

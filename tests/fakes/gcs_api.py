@@ -5,12 +5,13 @@ GET on a V4 signed URL. It checks the bearer token and the signed URL's credenti
 from __future__ import annotations
 
 import json
-import threading
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
+
+from tests.fakes.loopback import Served
 
 TOKEN = "gcs-test-token"
 EMAIL = "clips@reelforge-test.iam.gserviceaccount.com"
@@ -28,25 +29,15 @@ def service_account_info(token_uri: str) -> dict[str, str]:
             "private_key": pem, "client_email": EMAIL, "client_id": "1", "token_uri": token_uri}
 
 
-class FakeGCS:
+class FakeGCS(Served):
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
         self.calls: list[tuple[str, str]] = []
         self._sessions: dict[str, dict[str, Any]] = {}
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._listen(self._handler())
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def __enter__(self) -> FakeGCS:
-        self._thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
         self.calls.append((method, path))

@@ -42,22 +42,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image
 
+from tests.fakes.loopback import LoopbackServer
+
 TEST_KEY = "test-key"
 MODES = ("ok", "429", "quota", "402", "500", "503", "hang", "malformed", "noimage", "safety", "blocked")
 HANG_LIMIT_S = 10.0  # a hung request ends by itself after this, so no test can wait forever
 
-
-class _Server(ThreadingHTTPServer):
-    """Accepts as a real API's front end does: http.server's listen backlog of 5 resets
-    connections when 20 arrive at once on a busy machine, which no real service does."""
-
-    request_queue_size = 128
 
 
 def tiny_png(color: tuple[int, int, int] = (200, 80, 40), size: tuple[int, int] = (64, 36)) -> bytes:
@@ -121,7 +117,7 @@ class FakeImageAPI:
         self.in_flight = self.max_in_flight = self.rejected = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), self._handler())
+        self._server = LoopbackServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -11,10 +11,12 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.fakes.loopback import Served
 
 KEY = "veo-test-key"
 TOKEN = "vertex-test-token"
@@ -43,7 +45,7 @@ class Call:
     body: Any
 
 
-class FakeVeo:
+class FakeVeo(Served):
     """`generation_s`: how long an operation takes; `script`: replies for the next submissions
     ("429", "500", "rai", "fail") before the default ("ok")."""
 
@@ -53,21 +55,10 @@ class FakeVeo:
         self.calls: list[Call] = []
         self.operations: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._listen(self._handler())
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def __enter__(self) -> FakeVeo:
-        self._thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def submissions(self) -> list[Call]:
         return [c for c in self.calls if c.path.endswith(":predictLongRunning")]

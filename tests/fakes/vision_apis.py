@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.loopback import Served
 
 from .image_apis import Call, FakeImageAPI, GeminiRoute, Reply, _json
 
@@ -75,7 +77,7 @@ CHAT_FIELDS = {"model", "messages", "response_format", "temperature", "max_token
                "top_p", "seed", "n", "stream", "user", "stop"}
 
 
-class FakeOpenAIChat:
+class FakeOpenAIChat(Served):
     def __init__(self, key: str = TEST_KEY) -> None:
         self.key = key
         self.script: list[str] = []
@@ -83,21 +85,13 @@ class FakeOpenAIChat:
         self.answer: Any = products_answer()
         self.calls: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._listen(self._handler())
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"{super().url}/v1"
 
-    def __enter__(self) -> FakeOpenAIChat:
-        self._thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
