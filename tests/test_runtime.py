@@ -160,8 +160,10 @@ def test_circuit_breaker_opens_after_consecutive_failures(tmp_path: Path) -> Non
     action = Scripted(script)
     limits = Limits(max_concurrency=1, max_attempts=1, breaker_threshold=2, breaker_cooldown_s=60, timeout_s=2)
     report = run(make_runner(tmp_path, action, limits=limits), steps(4))
-    assert len(action.calls) == 2  # the last two steps never reached the provider
-    assert "2 calls failed in a row" in (report.outcomes["s3"].error or "")
+    assert len(action.calls) == 2  # two steps never reached the provider
+    # which two depends on the order the steps reach the gate (their inputs are read on threads)
+    refused = [o for sid, o in report.outcomes.items() if sid not in action.calls]
+    assert len(refused) == 2 and all("2 calls failed in a row" in (o.error or "") for o in refused)
 
 
 def test_budget_refuses_the_call_that_would_exceed_it(tmp_path: Path) -> None:
