@@ -4,12 +4,12 @@ clients poll `GET /v1/jobs/{id}` and 20 clients follow its SSE stream, all on 12
 Two renders of the same timeline in one run, each as a fresh job on a fresh server:
 
   quiet      the render job alone (the floor)
-  loaded     the same job with the load running until it finishes (at most --load-s seconds)
+  loaded     the same job with the load running until it finishes, once per --poll-s period
 
 Reported: request latency p50/p95/p99/max and errors of the pollers, SSE events received, and
 the render's wall time loaded ÷ quiet. Targets (issue 16): p99 < 100 ms, no errors, render ≤ 1.1×.
 
-usage: python bench/bench_service.py [--seconds 20] [--pollers 100] [--sse 20] [--load-s 60]
+usage: python bench/bench_service.py [--seconds 20] [--pollers 100] [--sse 20] [--poll-s 1 0.25]
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import datetime as dt
 import json
 import os
 import platform
+import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
@@ -61,18 +64,53 @@ async def wait_done(client: httpx.AsyncClient, job_id: str) -> tuple[float, dict
         await asyncio.sleep(0.2)
 
 
-async def poller(client: httpx.AsyncClient, job_id: str, stop: asyncio.Event, latencies: list[float],
+class RawClient:
+    """One keep-alive HTTP/1.1 connection written by hand. The pollers stand in for clients on
+    other machines, so their own CPU cost must stay small: httpx spends about a millisecond of
+    CPU per request, which for 100 clients on the server's two cores would be the load itself."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:"))
+        await self.reader.readexactly(length)
+        return status
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def poller(url: str, job_id: str, stop: asyncio.Event, period_s: float, latencies: list[float],
                  errors: list[str]) -> None:
-    while not stop.is_set():
-        started = time.perf_counter()
-        try:
-            answer = await client.get(f"/v1/jobs/{job_id}")
-            if answer.status_code != 200:
-                errors.append(f"HTTP {answer.status_code}")
-        except httpx.HTTPError as exc:
-            errors.append(type(exc).__name__)
-        latencies.append(time.perf_counter() - started)
-        await asyncio.sleep(0.25)  # each client asks four times a second
+    host, port = url.removeprefix("http://").split(":")
+    client = RawClient(host, int(port))
+    await asyncio.sleep(random.uniform(0, period_s))  # clients arrive spread out, not in lockstep
+    try:
+        while not stop.is_set():
+            started = time.perf_counter()
+            try:
+                status = await client.get(f"/v1/jobs/{job_id}")
+                if status != 200:
+                    errors.append(f"HTTP {status}")
+            except (OSError, asyncio.IncompleteReadError, ValueError, StopIteration) as exc:
+                errors.append(type(exc).__name__)
+                await client.close()
+                client = RawClient(host, int(port))
+            latencies.append(time.perf_counter() - started)
+            await asyncio.sleep(max(0.0, period_s - (time.perf_counter() - started)))
+    finally:
+        await client.close()
 
 
 async def follower(client: httpx.AsyncClient, job_id: str, stop: asyncio.Event, counts: list[int],
@@ -89,15 +127,16 @@ async def follower(client: httpx.AsyncClient, job_id: str, stop: asyncio.Event, 
     counts.append(received)
 
 
-async def run_job(server: Server, spec: dict[str, Any], pollers: int, sse: int, load_s: float) -> dict[str, Any]:
+async def run_job(server: Server, spec: dict[str, Any], pollers: int, sse: int, period_s: float) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=pollers + sse + 10)
     async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as client:
         job_id = await submit(client, spec)
         stop, latencies, errors, counts = asyncio.Event(), [], [], []  # type: ignore[var-annotated]
-        load = [asyncio.create_task(poller(client, job_id, stop, latencies, errors)) for _ in range(pollers)]
+        load = [asyncio.create_task(poller(server.url, job_id, stop, period_s, latencies, errors))
+                for _ in range(pollers)]
         load += [asyncio.create_task(follower(client, job_id, stop, counts, errors)) for _ in range(sse)]
         try:
-            wall, job = await asyncio.wait_for(wait_done(client, job_id), timeout=load_s + 600)
+            wall, job = await asyncio.wait_for(wait_done(client, job_id), timeout=900)
         finally:
             stop.set()
             await asyncio.gather(*load, return_exceptions=True)
@@ -112,10 +151,17 @@ async def run_job(server: Server, spec: dict[str, Any], pollers: int, sse: int, 
     return row
 
 
-def measure(name: str, spec: dict[str, Any], pollers: int, sse: int, load_s: float) -> dict[str, Any]:
+def measure(name: str, spec: dict[str, Any], pollers: int, sse: int, period_s: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp) / "data", workers=1) as server:
-        row = asyncio.run(run_job(server, spec, pollers, sse, load_s))
-    return {"method": name, **row}
+        assert server.process is not None
+        served = psutil.Process(server.process.pid)
+        before, own_before = served.cpu_times(), resource.getrusage(resource.RUSAGE_SELF)
+        row = asyncio.run(run_job(server, spec, pollers, sse, period_s))
+        after, own_after = served.cpu_times(), resource.getrusage(resource.RUSAGE_SELF)
+    server_cpu = (after.user + after.system) - (before.user + before.system)  # the server alone, not ffmpeg
+    load_cpu = (own_after.ru_utime + own_after.ru_stime) - (own_before.ru_utime + own_before.ru_stime)
+    row.update({"server_cpu_s": round(server_cpu, 2), "load_cpu_s": round(load_cpu, 2)})
+    return {"method": name, "poll_s": period_s if pollers else None, **row}
 
 
 def main() -> None:
@@ -123,24 +169,29 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="video length (default 20 s of 1080p30)")
     parser.add_argument("--pollers", type=int, default=100)
     parser.add_argument("--sse", type=int, default=20)
-    parser.add_argument("--load-s", type=float, default=60.0)
+    parser.add_argument("--poll-s", type=float, nargs="+", default=[1.0, 0.25],
+                        help="seconds between one client's polls; one loaded run each (default 1 and 0.25)")
     args = parser.parse_args()
     spec = timeline(args.seconds)
-    quiet = measure("quiet", spec, 0, 0, args.load_s)
-    print(json.dumps(quiet), flush=True)
-    loaded = measure("loaded", spec, args.pollers, args.sse, args.load_s)
-    print(json.dumps(loaded), flush=True)
-    ratio = loaded["render_s"] / quiet["render_s"]
-    print(f"| render quiet s | render loaded s | ratio | requests | errors | p50 ms | p95 ms | p99 ms | max ms |\n"
-          f"|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-          f"| {quiet['render_s']} | {loaded['render_s']} | {ratio:.3f} | {loaded['requests']} | {loaded['errors']} | "
-          f"{loaded.get('p50_ms')} | {loaded.get('p95_ms')} | {loaded.get('p99_ms')} | {loaded.get('max_ms')} |")
+    rows = [measure("quiet", spec, 0, 0, 1.0)]
+    print(json.dumps(rows[0]), flush=True)
+    for period in args.poll_s:
+        rows.append(measure("loaded", spec, args.pollers, args.sse, period))
+        print(json.dumps(rows[-1]), flush=True)
+    quiet = rows[0]
+    print("| poll every s | requests/s | render s | ratio | requests | errors | p50 ms | p95 ms | p99 ms | max ms "
+          "| server CPU s | load CPU s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        ratio = row["render_s"] / quiet["render_s"]
+        rate = round(row["requests"] / row["render_s"]) if row["requests"] else 0
+        print(f"| {row['poll_s'] or 'no load'} | {rate} | {row['render_s']} | {ratio:.3f} | {row['requests']} | "
+              f"{row['errors']} | {row.get('p50_ms', '')} | {row.get('p95_ms', '')} | {row.get('p99_ms', '')} | "
+              f"{row.get('max_ms', '')} | {row['server_cpu_s']} | {row['load_cpu_s']} |")
     results = BENCH / "results"
     results.mkdir(exist_ok=True)
     (results / "service.json").write_text(json.dumps({
         "date": dt.date.today().isoformat(), "python": platform.python_version(), "cpus": os.cpu_count(),
-        "seconds": args.seconds, "pollers": args.pollers, "sse": args.sse, "rows": [quiet, loaded],
-        "ratio": round(ratio, 3)}, indent=2))
+        "seconds": args.seconds, "pollers": args.pollers, "sse": args.sse, "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -117,10 +117,35 @@ def test_cancel_a_running_render_kills_ffmpeg(client: TestClient) -> None:
     answer = client.post(f"/v1/jobs/{job['id']}/cancel")
     assert answer.status_code == 200 and answer.json()["status"] == "cancelled"
     assert time.monotonic() - started < 3
+    assert client.get(f"/v1/jobs/{job['id']}").json()["status"] == "cancelled"  # no stale 'running' answer
     assert client.post(f"/v1/jobs/{job['id']}/cancel").status_code == 409
     resumed = client.post(f"/v1/jobs/{job['id']}/resume")
     assert resumed.status_code == 202 and resumed.json()["status"] == "queued"
     client.post(f"/v1/jobs/{job['id']}/cancel")
+
+
+def test_polling_a_running_job_reads_the_database_once_per_refresh(client: TestClient) -> None:
+    spec = tiny_timeline(60)
+    spec["canvas"] = {"width": 1280, "height": 720, "fps": 30}
+    job = client.post("/v1/jobs", json={"kind": "render", "spec": spec}).json()
+    deadline = time.monotonic() + 30
+    while client.get(f"/v1/jobs/{job['id']}").json()["status"] != "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.6)  # ffmpeg reports progress
+    state = client.app.state  # type: ignore[attr-defined]
+    reads, real_get = [], state.store.get
+    state.store.get = lambda job_id: reads.append(job_id) or real_get(job_id)
+    try:
+        started, answers = time.monotonic(), [client.get(f"/v1/jobs/{job['id']}").json() for _ in range(60)]
+        elapsed = time.monotonic() - started
+    finally:
+        state.store.get = real_get
+        client.post(f"/v1/jobs/{job['id']}/cancel")
+    assert all(a["status"] == "running" and a["id"] == job["id"] for a in answers)
+    progress = [a["progress"] for a in answers]
+    assert progress == sorted(progress) and progress[-1] > 0  # live progress, never going back
+    refreshes = elapsed / state.live_views.max_age_s
+    assert len(reads) <= refreshes + 2, (len(reads), elapsed)  # not one read per poll
 
 
 def test_queue_is_bounded_and_in_order(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from reelforge.runtime.context import RuntimeContext
 from reelforge.service import errors
 from reelforge.service.executor import InProcessExecutor
 from reelforge.service.fetch import GuardedDownloader
+from reelforge.service.live_views import LiveViews
 from reelforge.service.routes import health, jobs, ui, uploads
 from reelforge.service.security import BodyLimit
 from reelforge.service.store import JobStore
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None,
     app = FastAPI(title="reelforge", version=__version__, lifespan=lifespan,
                   description="Jobs for every reelforge pipeline, live progress over SSE, uploads and downloads.")
     app.state.settings = settings
+    app.state.live_views = LiveViews()
     app.state.downloader = downloader or GuardedDownloader(max_bytes=int(settings.fetch_max_mb * 1024 * 1024),
                                                            timeout_s=settings.fetch_timeout_s)
     errors.install(app)

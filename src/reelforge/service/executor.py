@@ -86,12 +86,15 @@ class Channel:
         self.subscribers: set[asyncio.Queue[StoredEvent | None]] = set()
         self.pending: list[StoredEvent] = []
         self.closed = False
+        self.status_seq = seq  # the last event that changed the job's row (status, finish)
 
     def publish(self, type_: str, data: dict[str, Any]) -> StoredEvent:
         self.seq += 1
         event = StoredEvent(self.seq, type_, data, time.time())
         self.history.append(event)
         self.pending.append(event)
+        if type_ in ("job.status", "job.finished"):
+            self.status_seq = self.seq
         for queue in self.subscribers:
             queue.put_nowait(event)
         return event
@@ -171,6 +174,14 @@ class InProcessExecutor:
 
     def snapshot(self, job_id: str) -> Progress | None:
         return self.progress.get(job_id)
+
+    def live_generation(self, job_id: str) -> int | None:
+        """For a job this process queues or runs: a number that changes whenever its row does
+        (status, finish), so an answer built for it may be reused until then. None otherwise."""
+        channel = self.channels.get(job_id)
+        if channel is None or channel.closed:
+            return None
+        return channel.status_seq
 
     async def aclose(self) -> None:
         """Stop: running jobs are cancelled and recorded as interrupted (resumable)."""

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from reelforge.service.files import artifact_path
 from reelforge.service.refs import check_references
@@ -108,8 +108,14 @@ async def list_jobs(request: Request, status: Status | None = None, kind: str | 
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, dependencies=authed, responses=NOT_FOUND, summary="One job")
-async def get_job(request: Request, job_id: str) -> JobOut:
-    return _out(request, await _row(request, job_id))
+async def get_job(request: Request, job_id: str) -> Response:
+    s = _state(request)
+    generation = s.executor.live_generation(job_id)  # read before the row: a newer row makes it stale
+    body = s.live_views.get(job_id, generation)
+    if body is None:
+        body = _out(request, await _row(request, job_id)).model_dump_json(by_alias=True).encode()
+        s.live_views.put(job_id, generation, body)
+    return Response(content=body, media_type="application/json")
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut, dependencies=authed,
