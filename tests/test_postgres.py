@@ -101,3 +101,22 @@ def test_the_job_store_keeps_jobs_and_events_on_postgres(database: str) -> None:
     assert found is not None and found.status == "interrupted" and found.spec_dict == {"clips": []}
     listed, total = jobs.list(kind="render")
     assert total == 1 and listed[0].id == job.id
+
+
+def test_processes_starting_together_on_a_new_database_migrate_it_once(database: str) -> None:
+    """Six workers opening one empty database at the same moment: no "relation already exists",
+    no duplicate-key error on alembic_version; every one ends up on the newest schema."""
+    import subprocess
+    import sys
+
+    from reelforge.runtime.records import HEAD
+
+    code = ("import sys; from reelforge.runtime.records import RunStore; RunStore(sys.argv[1]); "
+            "print('ok')")
+    children = [subprocess.Popen([sys.executable, "-c", code, database], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    outcomes = [child.communicate(timeout=120) for child in children]
+    assert all(child.returncode == 0 for child in children), [err[-800:] for _, err in outcomes]
+    psycopg = pytest.importorskip("psycopg")
+    with psycopg.connect(database.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]

@@ -349,8 +349,8 @@ def _print_batch_summary(result: Any) -> None:
         length = f"{r.duration:.2f}" if r.duration else "–"
         detail = str(r.output) if r.ok else r.message
         # names and messages are Text, never markup: `[draft] clip.mp4` keeps its brackets, `a[/b` can't crash
-        table.add_row(Text(str(r.video)), "[green]ok[/]" if r.ok else "[red]failed[/]", length, f"{r.seconds:.1f}",
-                      Text(detail))
+        status = "[red]failed[/]" if not r.ok else "[green]ok[/]" if r.message == "ok" else "[yellow]ok, damaged input[/]"
+        table.add_row(Text(str(r.video)), status, length, f"{r.seconds:.1f}", Text(detail))
     Console(soft_wrap=False, width=200 if not sys.stdout.isatty() else None).print(table)
     for r in result.results:
         for warning in r.warnings:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import subprocess
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
 from reelforge.errors import FFmpegError
@@ -36,6 +37,83 @@ class Progress:
 
 ProgressCallback = Callable[[Progress], None]
 
+# ffmpeg ≥ 7 names the input of a decoder's complaint: "[vist#1:0/h264 @ 0x…] [dec:h264 @ 0x…] corrupt
+# decoded frame". The decoders' own lines ("[h264 @ 0x…] error while decoding MB …") come with them
+# but say nothing of which file, so only these are counted.
+_DECODE_ERROR = re.compile(r"^\[[va]ist#(\d+):\d+/[^\]]*\]\s*(?:\[dec:[^\]]*\]\s*)?(.*(?:corrupt decoded frame|"
+                           r"Error submitting packet to decoder|Decoding error|error while decoding).*)$")
+
+
+@dataclass(frozen=True)
+class DecodeError:
+    """An input that could not be decoded cleanly: ffmpeg conceals the damage (frozen or smeared
+    frames) and goes on, so without this a corrupt file renders 'successfully'."""
+
+    input_index: int
+    message: str
+    at_seconds: float  # of the output, when ffmpeg said it
+
+
+@dataclass
+class FFmpegRun:
+    """What one ffmpeg run reported besides its output."""
+
+    decode_errors: list[DecodeError] = field(default_factory=list)
+    out_seconds: float = 0.0
+
+    def watch(self, line: str) -> None:
+        match = _DECODE_ERROR.match(line)
+        if match:
+            self.decode_errors.append(DecodeError(int(match.group(1)), match.group(2).strip(), self.out_seconds))
+
+    def damaged_inputs(self, argv: list[str]) -> dict[str, list[DecodeError]]:
+        """The input files ffmpeg could not decode cleanly, with their complaints."""
+        inputs = input_paths(argv)
+        damaged: dict[str, list[DecodeError]] = {}
+        for error in self.decode_errors:
+            name = inputs[error.input_index] if error.input_index < len(inputs) else f"input {error.input_index}"
+            damaged.setdefault(name, []).append(error)
+        return damaged
+
+
+_PACKET_TIME = re.compile(r"demuxer\+ffmpeg -> .*? pkt_pts_time:([0-9.]+)")
+_COMPLAINT = re.compile(r"(?i)error|invalid|corrupt|conceal")
+
+
+def locate_damage(path: str, timeout_s: float = 120) -> float | None:
+    """Where in `path` the first damaged packet is (seconds), from a single-threaded decode that
+    logs each packet's time before the decoder complains about it. Only run for files a render
+    found damaged, so its cost (one more decode) is paid only then."""
+    from reelforge.ffmpeg.binary import ffmpeg_path
+
+    argv = [ffmpeg_path(), "-hide_banner", "-nostdin", "-debug_ts", "-threads", "1", "-i", f"file:{path}",
+            "-map", "0:v:0?", "-f", "null", "-"]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout_s,
+                              preexec_fn=child_preexec(), check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    last: float | None = None
+    for line in done.stderr.splitlines():
+        packet = _PACKET_TIME.search(line)
+        if packet:
+            last = float(packet.group(1))
+        elif last is not None and _COMPLAINT.search(line):
+            return last
+    return None
+
+
+def damage_warning(path: str, errors: list[DecodeError]) -> str:
+    at = locate_damage(path) if os.path.isfile(path) else None
+    where = f"from about {at:.2f} s into the file" if at is not None else "somewhere in the file"
+    return (f"{path} is damaged {where} ({len(errors)} decode error(s): {errors[0].message}); ffmpeg hid the "
+            f"damage with frozen or smeared frames — re-encode the file or use an undamaged copy")
+
+
+def input_paths(argv: list[str]) -> list[str]:
+    """The files of an ffmpeg command's `-i` options, in input order (`file:` prefix removed)."""
+    return [argv[i + 1].removeprefix("file:") for i, arg in enumerate(argv[:-1]) if arg == "-i"]
+
 
 def parse_progress_block(block: dict[str, str]) -> Progress:
     """`-progress` writes blocks of key=value lines ending in `progress=continue|end`."""
@@ -53,9 +131,10 @@ def parse_progress_block(block: dict[str, str]) -> Progress:
     return Progress(seconds, frame, speed, block.get("progress") == "end")
 
 
-def _drain(stream: IO[str], sink: deque[str]) -> None:
+def _drain(stream: IO[str], sink: deque[str], report: FFmpegRun) -> None:
     for line in iter(stream.readline, ""):
         sink.append(line.rstrip("\n"))
+        report.watch(line.rstrip("\n"))
     stream.close()
 
 
@@ -83,7 +162,7 @@ def _child_setup() -> Callable[[], None] | None:
     return setup
 
 
-def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> None:
+def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> FFmpegRun:
     """Run one ffmpeg command to completion; raise FFmpegError with the stderr tail on failure."""
     full = _with_progress(argv)
     proc = subprocess.Popen(
@@ -91,7 +170,8 @@ def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> 
         text=True, encoding="utf-8", errors="replace", preexec_fn=_child_setup(),
     )
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-    reader = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
+    report = FFmpegRun()
+    reader = threading.Thread(target=_drain, args=(proc.stderr, tail, report), daemon=True)
     reader.start()
     block: dict[str, str] = {}
     assert proc.stdout is not None
@@ -100,8 +180,10 @@ def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> 
             key, _, value = line.strip().partition("=")
             block[key] = value
             if key == "progress":
+                progress = parse_progress_block(block)
+                report.out_seconds = progress.out_seconds
                 if on_progress is not None:
-                    on_progress(parse_progress_block(block))
+                    on_progress(progress)
                 block = {}
         returncode = proc.wait()
     except BaseException:
@@ -111,21 +193,27 @@ def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> 
     reader.join(timeout=5)
     if returncode != 0:
         raise FFmpegError(argv, returncode, "\n".join(tail))
+    return report
 
 
-async def _adrain(stream: asyncio.StreamReader, sink: deque[str]) -> None:
-    async for line in stream:
-        sink.append(line.decode("utf-8", "replace").rstrip("\n"))
+async def _adrain(stream: asyncio.StreamReader, sink: deque[str], report: FFmpegRun) -> None:
+    async for raw in stream:
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        sink.append(line)
+        report.watch(line)
 
 
-async def _read_progress(stream: asyncio.StreamReader, on_progress: ProgressCallback | None) -> None:
+async def _read_progress(stream: asyncio.StreamReader, on_progress: ProgressCallback | None,
+                         report: FFmpegRun) -> None:
     block: dict[str, str] = {}
     async for raw in stream:
         key, _, value = raw.decode("utf-8", "replace").strip().partition("=")
         block[key] = value
         if key == "progress":
+            progress = parse_progress_block(block)
+            report.out_seconds = progress.out_seconds
             if on_progress is not None:
-                on_progress(parse_progress_block(block))
+                on_progress(progress)
             block = {}
 
 
@@ -141,7 +229,7 @@ async def _kill(proc: asyncio.subprocess.Process) -> None:
             continue
 
 
-async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> None:
+async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> FFmpegRun:
     """Run one ffmpeg command on the event loop; raise FFmpegError with the stderr tail on
     failure. Cancelling the awaiting task kills ffmpeg (SIGKILL: the output is a temp file that
     is thrown away anyway), waits for it to exit, and re-raises the cancellation."""
@@ -150,9 +238,10 @@ async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = No
         stdin=asyncio.subprocess.DEVNULL, limit=1 << 20, preexec_fn=_child_setup())
     assert proc.stdout is not None and proc.stderr is not None
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-    drain = asyncio.create_task(_adrain(proc.stderr, tail))
+    report = FFmpegRun()
+    drain = asyncio.create_task(_adrain(proc.stderr, tail, report))
     try:
-        await _read_progress(proc.stdout, on_progress)
+        await _read_progress(proc.stdout, on_progress, report)
         returncode = await proc.wait()
         await drain
     except BaseException:
@@ -161,3 +250,4 @@ async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = No
         raise
     if returncode != 0:
         raise FFmpegError(argv, returncode, "\n".join(tail))
+    return report

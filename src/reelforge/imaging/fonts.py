@@ -137,6 +137,9 @@ def load_font(face: FontFace, size: int, weight: int) -> ImageFont.FreeTypeFont:
     try:
         font = ImageFont.truetype(face.path, size, index=face.index, layout_engine=ImageFont.Layout.RAQM)
     except OSError as exc:
+        if "pixel size" in str(exc):  # FreeType refuses the size, not the file
+            raise InputError(f"font size {size} px is more than {face.path.rsplit('/', 1)[-1]} can draw",
+                             hint="use a text size of at most 2000 px (or ≤ 1: a fraction of the height)") from None
         raise InputError(f"cannot load font {face.path}: {exc}", hint="use a valid .ttf/.otf file") from None
     _set_weight(font, weight)
     return font

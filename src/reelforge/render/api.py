@@ -21,7 +21,7 @@ from reelforge.errors import SpecError
 from reelforge.ffmpeg.binary import ffmpeg_path
 from reelforge.ffmpeg.command import Command, OutputFile, compile_argv, needs_script
 from reelforge.ffmpeg.graph import Chain, Filter, FilterGraph
-from reelforge.ffmpeg.run import Progress, arun_ffmpeg, run_ffmpeg
+from reelforge.ffmpeg.run import Progress, arun_ffmpeg, damage_warning, run_ffmpeg
 from reelforge.lifeline import temp_dir
 from reelforge.logging import get_logger
 from reelforge.render import model as m
@@ -295,6 +295,7 @@ class _Steps:
         self.work, self.on_step = work, on_step
         self.steps = {s.id: s for s in work.steps}
         self.total = work.plan.duration
+        self.warnings: list[str] = []  # found while running (damaged inputs)
 
     def _report(self, type_: StepType, step: RenderStep, fraction: float, progress: Progress | None = None,
                 error: str | None = None) -> None:
@@ -315,13 +316,18 @@ class _Steps:
             self._report("progress", step, fraction, p)
 
         try:
-            await arun_ffmpeg(argv, progress)
+            report = await arun_ffmpeg(argv, progress)
         except asyncio.CancelledError:
             self._report("failed", step, 0.0, error="cancelled")
             raise
         except Exception as exc:
             self._report("failed", step, 0.0, error=str(exc))
             raise
+        for path, errors in report.damaged_inputs(argv).items():
+            if not any(w.startswith(f"{path} is damaged") for w in self.warnings):
+                warning = await asyncio.to_thread(damage_warning, path, errors)
+                log.warning(warning)
+                self.warnings.append(warning)
         self._report("finished", step, 1.0)
         return argv
 
@@ -337,7 +343,8 @@ async def execute(work: RenderWork, on_step: StepHandler | None = None) -> Rende
             commands = [await steps.run("encode", _argv(_with_output(work.command, str(tmp)), workdir))]
         else:
             commands = await _run_segments(work, str(tmp), workdir, steps)
-    return RenderResult(work.output, work.plan.duration, work.plan.total_frames, commands, work.graph, work.warnings)
+    return RenderResult(work.output, work.plan.duration, work.plan.total_frames, commands, work.graph,
+                        work.warnings + tuple(steps.warnings))
 
 
 async def _run_segments(work: RenderWork, tmp: str, workdir: Path, steps: _Steps) -> list[list[str]]:

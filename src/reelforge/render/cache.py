@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable
 from functools import lru_cache
@@ -11,7 +12,7 @@ from typing import Any
 
 from PIL import Image
 
-from reelforge.atomic import save_image
+from reelforge.atomic import save_image, write_text
 from reelforge.canonical import digest
 from reelforge.settings import get_settings
 
@@ -44,12 +45,24 @@ def stills_dir() -> Path:
     return path
 
 
-def cached_still(key: str, draw: Callable[[], Image.Image]) -> str:
-    """Return the PNG for `key`, drawing and writing it (atomically) if it isn't cached yet."""
+def cached_still(key: str, draw: Callable[[], Image.Image], notes: list[str] | None = None,
+                 where: str = "") -> str:
+    """Return the PNG for `key`, drawing and writing it (atomically) if it isn't cached yet.
+
+    `notes`: what drawing it had to say (text that runs off the frame, …) — whatever `draw`
+    appends to it is kept next to the PNG and appended again on a cache hit, so a re-render
+    warns like the first one without drawing anything. `where` (`clips[3]`) is stored as a
+    placeholder: the same still may be drawn for another clip of another timeline."""
     target = stills_dir() / f"{key[:2]}" / f"{key}.png"
+    sidecar = target.with_suffix(".notes.json")
     if target.is_file():
+        if notes is not None and sidecar.is_file():
+            notes.extend(n.replace("{where}", where) for n in json.loads(sidecar.read_text(encoding="utf-8")))
         return str(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    before = len(notes) if notes is not None else 0
     image: Image.Image = draw()
-    save_image(image, target, compress_level=1)
+    if notes is not None and len(notes) > before:
+        write_text(sidecar, json.dumps([n.replace(where, "{where}", 1) if where else n for n in notes[before:]]))
+    save_image(image, target, compress_level=1)  # last: a PNG on disk means its notes are too
     return str(target)

@@ -164,7 +164,8 @@ class Preparer:
         # No separate input check: the key holds each file's digest, so a cached still proves its
         # inputs were readable, and an uncached one is drawn now (raising InputError if not).
         opaque = first and parse_color(self.tl.canvas.background)[3] == 255
-        return m.StillLayer(cached_still(still_key(params), draw), 0, 0, whole, opaque_full=opaque)
+        still = cached_still(still_key(params), draw, self.warnings, where=path)
+        return m.StillLayer(still, 0, 0, whole, opaque_full=opaque)
 
     def _passthrough(self, group: list[tuple[int, Any]], first: bool, where: str) -> str | None:
         """A single canvas-sized, upright, opaque image needs no re-encoding: hand ffmpeg the file."""
@@ -209,7 +210,9 @@ class Preparer:
             return image, self._place(box, layer.position, layer.margin)
         if isinstance(layer, t.TextLayer):
             image = draw_text_layer(layer, self.size, where)
-            return image, self._place(image.size, layer.position, layer.margin)
+            xy = self._place(image.size, layer.position, layer.margin)
+            self._warn_if_clipped(where, image.size, xy)
+            return image, xy
         if isinstance(layer, t.OverlayLayer):
             src = load_image(layer.path, field=f"{where}.path")
             width = max(2, round(self.size[0] * layer.scale))
@@ -242,7 +245,7 @@ class Preparer:
             holder["xy"] = xy
             return image
 
-        still = cached_still(key, draw)
+        still = cached_still(key, draw, self.warnings, where=where)
         if "xy" not in holder:  # cached: recompute the position from the stored size
             with Image.open(still) as img:
                 full = img.size == self.size
@@ -250,6 +253,15 @@ class Preparer:
         x, y = holder["xy"]
         return m.StillLayer(still, x, y, window, fade_in=getattr(layer, "fade_in", 0.0),
                             fade_out=getattr(layer, "fade_out", 0.0))
+
+    def _warn_if_clipped(self, where: str, box: tuple[int, int], xy: tuple[int, int]) -> None:
+        """Text that runs off the frame is lost without a trace in the video; say so."""
+        (w, h), (x, y), (fw, fh) = box, xy, self.size
+        seen_w, seen_h = max(0, min(x + w, fw) - max(x, 0)), max(0, min(y + h, fh) - max(y, 0))
+        shown = seen_w * seen_h / max(1, w * h)
+        if shown < 0.98:
+            self.warnings.append(f"{where}.text: the text is {w}x{h} px and only {shown:.0%} of it fits the "
+                                 f"{fw}x{fh} frame; shorten it, lower its size or widen wrap_width")
 
     def _motion(self, where: str, layer: t.ImageLayer, window: m.Window, first: bool) -> m.MotionLayer:
         assert layer.motion is not None

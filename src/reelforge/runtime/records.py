@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import text as sa_text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
@@ -156,6 +157,7 @@ def _first_use_lock(url: str) -> Iterator[None]:
 
 
 HEAD = "0004"
+MIGRATION_LOCK_KEY = 0x7265656C  # "reel": the advisory lock PostgreSQL migrations take
 
 
 def migrate(engine: Engine) -> None:
@@ -174,6 +176,14 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", "reelforge.runtime:migrations")
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Servers and workers starting together on one new database take turns (the lock
+            # ends with this transaction); whoever comes second finds the schema up to date.
+            connection.execute(sa_text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            current = MigrationContext.configure(connection).get_current_revision()
+            if current == HEAD:
+                return
+            has_runs = sa_inspect(connection).has_table("runs")
         config.attributes["connection"] = connection
         if current is None and has_runs:
             command.stamp(config, "0001")

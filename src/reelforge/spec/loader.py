@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from reelforge.errors import SpecError
+from reelforge.spec.bounds import check_document, check_file_size, check_timeline_counts
 from reelforge.spec.timeline import (
     ColorLayer,
     ImageLayer,
@@ -136,6 +137,8 @@ def validate_timeline(doc: Any, *, source: str | None = None, root: yaml.Node | 
     if not isinstance(doc, dict):
         raise SpecError("a timeline spec must be a mapping with at least a `clips` list", source=source,
                         hint="see examples/demo.yaml")
+    check_document(doc, source)
+    check_timeline_counts(doc, source)
     try:
         return Timeline.model_validate(apply_defaults(doc))
     except ValidationError as exc:
@@ -153,6 +156,7 @@ def validate_model(model: type[ModelT], doc: Any, *, what: str, source: str | No
                    root: yaml.Node | None = None, prefix: tuple[Any, ...] = ()) -> ModelT:
     """Validate any spec document; errors list each field path (after `prefix`, e.g. the
     preset's name) with its YAML line when the document came from a file."""
+    check_document(doc, source)
     try:
         return model.model_validate(doc)
     except ValidationError as exc:
@@ -166,6 +170,7 @@ def validate_model(model: type[ModelT], doc: Any, *, what: str, source: str | No
 def read_document(path: Path) -> tuple[Any, yaml.Node | None]:
     """Parse YAML or JSON; return the data and the YAML node tree (for line numbers)."""
     try:
+        check_file_size(path.stat().st_size, str(path))
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(f"spec file not found: {path}", hint="check the path") from None
@@ -184,6 +189,7 @@ def read_document(path: Path) -> tuple[Any, yaml.Node | None]:
         line = f":{mark.line + 1}" if mark else ""
         raise SpecError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}",
                         hint="fix the syntax at that line (indentation, quotes, colons)") from None
+    check_document(data, str(path))
     return data, root
 
 

@@ -249,7 +249,8 @@ class TextLayer(LayerBase):
                                       "`{preset: neon, glow: …}` is a preset with some fields replaced.")
     font: str = Field("sans", description="Font family name (`reelforge fonts`) or a .ttf/.otf path.")
     weight: int = Field(700, ge=100, le=900, description="Weight for variable fonts (400 regular, 700 bold).")
-    size: float = Field(0.07, gt=0, description="Font size: ≤ 1 is a fraction of the canvas height, > 1 pixels.")
+    size: float = Field(0.07, gt=0, le=2000,
+                        description="Font size: ≤ 1 is a fraction of the canvas height, > 1 pixels (at most 2000).")
     color: Color = Field("#ffffff", description="Text colour.")
     stroke: PlainStroke | None = Field(None, description="Outline around the glyphs (plain text; with `style`, use its `stroke`).")
     shadow: PlainShadow | None = Field(None, description="Drop shadow (plain text; with `style`, use its `shadow`).")

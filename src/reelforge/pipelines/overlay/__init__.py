@@ -27,7 +27,7 @@ from reelforge.errors import FFmpegError, InputError, ReelforgeError, SpecError
 from reelforge.ffmpeg.binary import ffmpeg_path
 from reelforge.ffmpeg.command import compile_argv
 from reelforge.ffmpeg.probe import MediaInfo, probe
-from reelforge.ffmpeg.run import Progress, arun_ffmpeg
+from reelforge.ffmpeg.run import Progress, arun_ffmpeg, damage_warning
 from reelforge.lifeline import temp_dir
 from reelforge.pipelines.job import CancelToken, EventSink
 from reelforge.pipelines.overlay.assets import AssetCache, PlacedOverlay, place, window
@@ -175,10 +175,13 @@ async def aoverlay_video(video: Path, job: OverlayJob, output: Path, cache: Asse
         command, audio = build_overlay_command(str(video), info, prepared.placed, encoding, str(tmp),
                                                decoder=prepared.decoder)
         argv = compile_argv(command, ffmpeg=ffmpeg_path())
-        await arun_ffmpeg(argv, report)
+        run = await arun_ffmpeg(argv, report)
         _check_complete(video, reached[0], info.duration)
-    notes = tuple(prepared.warnings) + encoding.warnings + ((audio.warning,) if audio.warning else ())
-    return FileResult(video, output, True, time.perf_counter() - began, info.duration, "ok", notes, tuple(argv))
+    damaged = [await asyncio.to_thread(damage_warning, path, errors)
+               for path, errors in run.damaged_inputs(argv).items()]
+    notes = tuple(prepared.warnings) + encoding.warnings + ((audio.warning,) if audio.warning else ()) + tuple(damaged)
+    status = "ok, but the input is damaged" if damaged else "ok"
+    return FileResult(video, output, True, time.perf_counter() - began, info.duration, status, notes, tuple(argv))
 
 
 def overlay_video(video: Path, job: OverlayJob, output: Path, cache: AssetCache,
