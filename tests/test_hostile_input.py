@@ -168,3 +168,27 @@ def test_overlay_marks_a_damaged_input_in_its_summary(damaged_video: tuple[Path,
             if line.count("│") > 3 and ".mp4" in line}
     assert "damaged input" in rows["damaged.mp4"] and "damaged" not in rows["clean.mp4"], result.stdout
     assert f"warning: {damaged} is damaged from about" in result.stderr
+
+
+def test_a_corrupt_full_frame_jpeg_handed_to_ffmpeg_is_named(tmp_path: Path) -> None:
+    """A canvas-sized JPEG goes to ffmpeg as it is (no re-encode); when its data is broken ffmpeg
+    fails, and the error must name the file, not show ffmpeg's log."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    noise = np.random.default_rng(0).integers(0, 255, (180, 320, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(noise).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    for i in range(len(data) // 2, len(data) - 10, 5):
+        data[i] = 0xFF if i % 2 else 0xD9
+    (tmp_path / "frame.jpg").write_bytes(bytes(data))
+    spec = tmp_path / "s.yaml"
+    spec.write_text("canvas: {width: 320, height: 180, fps: 10}\nclips:\n  - duration: 1\n"
+                    "    layers: [{type: image, path: frame.jpg}]\n")
+    result = cli("render", str(spec), "-o", str(tmp_path / "o.mp4"))
+    assert result.returncode == 2, result.stderr
+    assert f"{tmp_path / 'frame.jpg'} cannot be decoded" in result.stderr and "libx264" not in result.stderr
+    assert not (tmp_path / "o.mp4").exists() and not list(tmp_path.glob(".o.*"))

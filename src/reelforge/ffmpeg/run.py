@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
 
-from reelforge.errors import FFmpegError
+from reelforge.errors import FFmpegError, InputError
 from reelforge.lifeline import child_preexec
 
 STDERR_TAIL_LINES = 25
@@ -110,6 +110,17 @@ def damage_warning(path: str, errors: list[DecodeError]) -> str:
             f"damage with frozen or smeared frames — re-encode the file or use an undamaged copy")
 
 
+def _failure(argv: list[str], returncode: int, tail: deque[str], report: FFmpegRun) -> Exception:
+    """ffmpeg's exit is the user's to fix when an input could not be decoded (a corrupt JPEG
+    handed to it as is, a broken video): name the file instead of showing ffmpeg's log."""
+    damaged = report.damaged_inputs(argv)
+    if damaged:
+        path, errors = next(iter(damaged.items()))
+        return InputError(f"{path} cannot be decoded: it is corrupt or truncated ({errors[0].message})",
+                          hint="re-export or re-download the file (check that it opens in a viewer or player)")
+    return FFmpegError(argv, returncode, "\n".join(tail))
+
+
 def input_paths(argv: list[str]) -> list[str]:
     """The files of an ffmpeg command's `-i` options, in input order (`file:` prefix removed)."""
     return [argv[i + 1].removeprefix("file:") for i, arg in enumerate(argv[:-1]) if arg == "-i"]
@@ -192,7 +203,7 @@ def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> 
         raise
     reader.join(timeout=5)
     if returncode != 0:
-        raise FFmpegError(argv, returncode, "\n".join(tail))
+        raise _failure(argv, returncode, tail, report)
     return report
 
 
@@ -249,5 +260,5 @@ async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = No
         await _kill(proc)
         raise
     if returncode != 0:
-        raise FFmpegError(argv, returncode, "\n".join(tail))
+        raise _failure(argv, returncode, tail, report)
     return report
