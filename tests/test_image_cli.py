@@ -96,9 +96,69 @@ def test_an_unconfigured_provider_says_which_variable_to_set(tmp_path: Path) -> 
     assert result.returncode == 2 and "OPENAI_API_KEY is not set" in result.stderr
     listing = cli("providers", data=tmp_path, env={"GEMINI_API_KEY": "x"})
     assert listing.returncode == 0
-    lines = {line.split()[0]: line for line in listing.stdout.splitlines() if line and not line.startswith(" ")}
-    assert set(lines) == {"local", "gemini", "imagen", "openai", "flux", "sdwebui"}
-    assert "available" in lines["gemini"] and "unavailable" not in lines["gemini"]
+    images = provider_lines(listing.stdout)["image"]
+    assert set(images) == {"local", "gemini", "imagen", "openai", "flux", "sdwebui"}
+    assert "available" in images["gemini"] and "unavailable" not in images["gemini"]
+
+
+def provider_lines(stdout: str) -> dict[str, dict[str, str]]:
+    """`reelforge providers` output: {capability: {provider: its status line}}."""
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for line in stdout.splitlines():
+        if line.endswith(" providers") and not line.startswith(" "):
+            current = sections.setdefault(line.split()[0], {})
+        elif line.startswith("  ") and not line.startswith("   "):
+            current[line.split()[0]] = line
+    return sections
+
+
+def test_providers_lists_every_capability_and_asks_user_run_servers(tmp_path: Path) -> None:
+    import http.server
+    import socket
+    import threading
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    listing = cli("providers", data=tmp_path, env={"REELFORGE_SDWEBUI_BASE_URL": dead})
+    sections = provider_lines(listing.stdout)
+    assert {"image", "cutout", "vision", "video"} <= set(sections)
+    assert f"unavailable: no server answers at {dead}" in sections["image"]["sdwebui"]
+
+    class Ping(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ping)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        alive = f"http://127.0.0.1:{server.server_address[1]}"
+        listing = cli("providers", data=tmp_path, env={"REELFORGE_SDWEBUI_BASE_URL": alive})
+        assert provider_lines(listing.stdout)["image"]["sdwebui"].split()[1] == "available"
+    finally:
+        server.shutdown()
+        server.server_close()
+    # a generation against the dead server fails at once, naming the URL (no seconds of retries)
+    result = cli("image", "a fox", "-p", "sdwebui", "-o", str(tmp_path / "out"), data=tmp_path,
+                 env={"REELFORGE_SDWEBUI_BASE_URL": dead})
+    assert result.returncode != 0 and f"nothing answers at {dead}/sdapi/v1/txt2img" in result.stdout + result.stderr
+    assert "0 retried" in result.stdout
+
+
+def test_local_variants_differ_like_seeds(tmp_path: Path) -> None:
+    import hashlib
+
+    result = cli("image", "a red sneaker", "-n", "4", "-o", str(tmp_path / "out"), data=tmp_path)
+    assert result.returncode == 0, result.stderr
+    digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in pngs(tmp_path / "out")}
+    assert len(digests) == 4
 
 
 def test_runs_list_and_show_report_state_steps_and_cost(tmp_path: Path, gemini: FakeImageAPI) -> None:

@@ -177,18 +177,25 @@ class _RunDisplay:
 
 
 def providers() -> None:
-    """List the image providers: available here, or why not and what to set."""
-    from reelforge.providers.images import IMAGE_GENERATORS
+    """List the providers of every capability (images, cut-outs, vision, video, …): available
+    here, or why not and what to set. Servers you run yourself (sdwebui) are asked whether they answer."""
+    import importlib
+
+    from reelforge.runtime.context import REGISTRIES
     from reelforge.settings import get_settings
 
     settings = get_settings()
-    for availability in IMAGE_GENERATORS.status(settings):
-        entry = availability.entry
-        state = "available" if availability.available else f"unavailable: {availability.reason}"
-        typer.echo(f"{entry.name:8} {state}")
-        typer.echo(f"         {entry.summary}")
-        for var, meaning in entry.env:
-            typer.echo(f"         {var}: {meaning}")
+    for capability, ref in REGISTRIES.items():
+        module, attr = ref.split(":")
+        registry = getattr(importlib.import_module(module), attr)
+        typer.secho(f"{capability} providers", bold=True)
+        for availability in registry.status(settings, live=True):
+            entry = availability.entry
+            state = "available" if availability.available else f"unavailable: {availability.reason}"
+            typer.echo(f"  {entry.name:10} {state}")
+            typer.echo(f"             {entry.summary}")
+            for var, meaning in entry.env:
+                typer.echo(f"             {var}: {meaning}")
 
 
 @runs_app.command("list")

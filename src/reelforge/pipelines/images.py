@@ -56,7 +56,7 @@ class GenerateImage:
         refs = tuple([await ctx.read(a) for name in sorted(ctx.inputs) for a in ctx.inputs[name]])
         p = ctx.params
         request = ImageRequest(p["prompt"], p["aspect"], 1, refs, p.get("seed"), p.get("negative_prompt"),
-                               backdrop=p.get("backdrop"))
+                               backdrop=p.get("backdrop"), variant=int(p.get("variant", 0)))
         if generator.cpu_bound and isinstance(generator, SyncImageGenerator):  # local rendering: process pool
             images = await ctx.run_cpu(generator.generate_sync, request)
         else:

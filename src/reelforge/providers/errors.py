@@ -124,10 +124,30 @@ def is_timeout(exc: BaseException) -> bool:
     return cause is not None and cause is not exc and isinstance(cause, tuple(kinds))
 
 
+def _url_of(exc: BaseException) -> str | None:
+    try:
+        return str(exc.request.url)  # type: ignore[attr-defined]  # httpx errors carry their request
+    except Exception:  # no request attached (httpx raises RuntimeError), or not an httpx error
+        return None
+
+
+def _refused_on_this_machine(exc: BaseException, url: str | None) -> bool:
+    """Nothing listens on a loopback port: a server the user runs (sdwebui, Ollama) is not
+    started. Retrying for seconds won't start it."""
+    host = (url or "").split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
+    return type(exc).__name__ == "ConnectError" and host in ("127.0.0.1", "localhost", "::1")
+
+
 def transport_error(provider: str, exc: BaseException) -> ProviderError:
-    """A timeout (`reason` timeout) or another transport failure (`reason` connection); both retry."""
+    """A timeout (`reason` timeout) or another transport failure (`reason` connection); both
+    retry, except a refused connection to this machine. The message names the URL tried."""
+    url = _url_of(exc)
+    at = f" to {url}" if url else ""
     if is_timeout(exc):
-        return ProviderError(provider, f"the call timed out ({type(exc).__name__}: {exc})", retryable=True,
+        return ProviderError(provider, f"the call{at} timed out ({type(exc).__name__}: {exc})", retryable=True,
                              reason="timeout", hint="raise the provider's timeout_s, or check the network")
-    return ProviderError(provider, f"connection failed ({type(exc).__name__}: {exc})", retryable=True,
+    if _refused_on_this_machine(exc, url):
+        return ProviderError(provider, f"nothing answers at {url} ({exc})", retryable=False, reason="connection",
+                             hint="start the server (or set the provider's base-URL variable to where it runs)")
+    return ProviderError(provider, f"connection{at} failed ({type(exc).__name__}: {exc})", retryable=True,
                          reason="connection", hint="check the network and the base URL")

@@ -37,6 +37,9 @@ class ProviderEntry:
     env: tuple[tuple[str, str], ...] = ()
     limits: Limits = field(default_factory=Limits)
     paid: bool = True
+    # A live check for providers that are servers the user runs (sdwebui): why nothing answers,
+    # None when something does. Only `reelforge providers` calls it (it costs a request).
+    reachable: Callable[[Settings], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,13 @@ class Registry(Generic[T]):
             return Availability(entry, f"the {entry.package or entry.sdk} package is not installed", missing_sdk=True)
         return Availability(entry, entry.configured(settings))
 
-    def status(self, settings: Settings) -> list[Availability]:
-        return [self.check(name, settings) for name in self._entries]
+    def status(self, settings: Settings, *, live: bool = False) -> list[Availability]:
+        """Every provider's availability; `live` also asks the user-run servers whether they answer."""
+        found = [self.check(name, settings) for name in self._entries]
+        if live:
+            found = [Availability(a.entry, a.entry.reachable(settings)) if a.available and a.entry.reachable else a
+                     for a in found]
+        return found
 
     def limits(self, name: str, settings: Settings) -> Limits:
         """The entry's default limits with the user's REELFORGE_LIMITS overrides applied."""

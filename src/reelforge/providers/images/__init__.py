@@ -32,6 +32,12 @@ def _flux_configured(settings: Settings) -> str | None:
     return flux_configured(settings)
 
 
+def _sdwebui_answers(settings: Settings) -> str | None:
+    from reelforge.providers.images.sdwebui import server_answers
+
+    return server_answers(settings)
+
+
 IMAGE_GENERATORS: Registry[ImageGenerator] = Registry("image")
 
 _GOOGLE_ENV = (
@@ -74,7 +80,7 @@ for _entry in (
                        ("REELFORGE_FLUX_BASE_URL", "inference base URL; requests go to <base>/models/<model>")),
                   limits=Limits(max_concurrency=2)),
     ProviderEntry("sdwebui", "your AUTOMATIC1111 / Forge server (txt2img, img2img)",
-                  "reelforge.providers.images.sdwebui:create", paid=False,
+                  "reelforge.providers.images.sdwebui:create", paid=False, reachable=_sdwebui_answers,
                   env=(("REELFORGE_SDWEBUI_BASE_URL", "server URL (default http://127.0.0.1:7860, started with --api)"),
                        ("REELFORGE_SDWEBUI_MODEL", "checkpoint to use (optional)"),
                        ("REELFORGE_SDWEBUI_AUTH", "user:password when the server uses --api-auth")),

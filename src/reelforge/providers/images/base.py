@@ -33,6 +33,7 @@ class ImageRequest:
     seed: int | None = None
     negative_prompt: str | None = None
     backdrop: Backdrop | None = None  # "white": the subject alone on pure white (to be cut out)
+    variant: int = 0  # which of several images of one prompt (`-n 4`): offline drafts differ by it like by a seed
 
 
 def prompt_text(request: ImageRequest) -> str:

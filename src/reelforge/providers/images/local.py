@@ -49,7 +49,7 @@ class LocalDraftCards:
 
     def generate_sync(self, request: ImageRequest) -> list[GeneratedImage]:
         check_request(self.name, self.capabilities, request)
-        return [_card(request, variant) for variant in range(request.count)]
+        return [_card(request, request.variant + i) for i in range(request.count)]
 
 
 def create(settings: Settings, limits: Limits) -> LocalDraftCards:

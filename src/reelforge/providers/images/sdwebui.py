@@ -32,6 +32,17 @@ from reelforge.settings import Settings, secret
 DEFAULT_URL = "http://127.0.0.1:7860"
 
 
+def server_answers(settings: Settings, timeout_s: float = 2.0) -> str | None:
+    """None when an HTTP server answers at the configured URL, else why not (for `reelforge providers`)."""
+    base = (settings.sdwebui_base_url or DEFAULT_URL).rstrip("/")
+    try:
+        httpx.get(f"{base}/internal/ping", timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        return (f"no server answers at {base} ({type(exc).__name__}); start AUTOMATIC1111/Forge with --api "
+                f"or set REELFORGE_SDWEBUI_BASE_URL")
+    return None
+
+
 class SDWebUIImages:
     name = "sdwebui"
     capabilities = ImageCapabilities(max_references=1, max_count=8, seed=True, negative_prompt=True)
