@@ -58,7 +58,15 @@ def test_dry_run_prints_the_ffmpeg_command_and_writes_nothing(tmp_path: Path) ->
 def test_format_follows_the_extension_or_the_flag(tmp_path: Path) -> None:
     spec = write_spec(tmp_path / "s.yaml", {"canvas": canvas(), "clips": [{"duration": 1, "layers": [{"type": "color", "color": "red"}]}]})
     assert "libvpx-vp9" in cli("render", str(spec), "-o", str(tmp_path / "o.webm"), "--dry-run").stdout
-    assert "prores_ks" in cli("render", str(spec), "-o", str(tmp_path / "o.mov"), "--dry-run").stdout
+    mov = cli("render", str(spec), "-o", str(tmp_path / "o.mov"), "--dry-run")  # ambiguous: H.264, and said so
+    assert "libx264" in mov.stdout and "prores" not in mov.stdout
+    assert "a .mov is written as H.264" in mov.stderr and "--format mov-prores" in mov.stderr
+    assert "prores_ks" in cli("render", str(spec), "-o", str(tmp_path / "o.mov"), "--format", "mov-prores",
+                              "--dry-run").stdout
+    clear = write_spec(tmp_path / "t.yaml", {"canvas": {**canvas(), "background": "transparent"},
+                                             "clips": [{"duration": 1, "layers": [{"type": "text", "text": "x"}]}]})
+    see_through = cli("render", str(clear), "-o", str(tmp_path / "t.mov"), "--dry-run")
+    assert "prores_ks" in see_through.stdout and "transparent background is written as ProRes" in see_through.stderr
     assert "libx265" in cli("render", str(spec), "-o", str(tmp_path / "o.mp4"), "--format", "mp4-h265", "--dry-run").stdout
 
 

@@ -58,14 +58,26 @@ def _as_timeline(spec: Timeline | str | Path | dict[str, Any]) -> Timeline:
 
 
 def _with_overrides(tl: Timeline, output: Path | None, quality: str | None, fmt: str | None,
-                    hardware: str | None) -> Timeline:
-    """CLI flags win over the spec; with no format anywhere, the output's extension decides."""
-    out = tl.output
+                    hardware: str | None) -> tuple[Timeline, tuple[str, ...]]:
+    """CLI flags win over the spec; with no format anywhere, the output's extension decides —
+    and where the extension is ambiguous (.mov: H.264 or ProRes), what was chosen is said."""
+    out, notes = tl.output, ()
     if fmt is None and "format" not in out.model_fields_set and output is not None:
-        by_ext = {".webm": "webm", ".mov": "mov-prores", ".gif": "gif"}.get(output.suffix.lower())
-        fmt = by_ext
+        fmt, notes = _format_for_extension(tl, output.suffix.lower())
     updates = {k: v for k, v in {"quality": quality, "format": fmt, "hardware": hardware}.items() if v}
-    return tl.model_copy(update={"output": out.model_copy(update=updates)}) if updates else tl
+    return (tl.model_copy(update={"output": out.model_copy(update=updates)}) if updates else tl), notes
+
+
+def _format_for_extension(tl: Timeline, ext: str) -> tuple[str | None, tuple[str, ...]]:
+    if ext != ".mov":
+        return {".webm": "webm", ".gif": "gif"}.get(ext), ()
+    from reelforge.spec.common import parse_color
+
+    if parse_color(tl.canvas.background)[3] < 255:  # a transparent canvas: only ProRes 4444 keeps it
+        return "mov-prores", ("a .mov with a transparent background is written as ProRes 4444 with alpha "
+                              "(large files); set output.format to choose",)
+    return "mp4", ("a .mov is written as H.264 + AAC in a QuickTime file; for ProRes 4444 (with alpha, "
+                   "large files) use --format mov-prores",)
 
 
 def _finish_video(g: FilterGraphBuilder, pad: str, fmt: str, tail: tuple[Filter, ...]) -> str:
@@ -271,7 +283,7 @@ def prepare_render(spec: Timeline | str | Path | dict[str, Any], output: str | P
     """Validate the timeline, prepare its stills (CPU work) and decide the ffmpeg runs. Logs the
     warnings (a hardware encoder that falls back, …)."""
     out = Path(output)
-    tl = _with_overrides(_as_timeline(spec), out, quality, fmt, hardware)
+    tl, notes = _with_overrides(_as_timeline(spec), out, quality, fmt, hardware)
     o = tl.output
     _check_output(out, o.format)
     plan = prepare(tl)
@@ -283,7 +295,8 @@ def prepare_render(spec: Timeline | str | Path | dict[str, Any], output: str | P
         first = build_segment_command(plan, segments[0], "segment.nut", o.format, o.quality, o.hardware)
         warnings = plan.warnings + encode_settings(o.format, o.quality, o.hardware).warnings
         work = RenderWork(out, plan, segments, o.format, o.quality, o.hardware, first.graph.compile(), warnings)
-    for warning in warnings:
+    work = replace(work, warnings=notes + work.warnings)
+    for warning in work.warnings:
         log.warning(warning)
     return work
 
