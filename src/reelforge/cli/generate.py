@@ -150,7 +150,7 @@ class _RunDisplay:
         )
 
         self.console = Console(stderr=True, highlight=False)
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        self.progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("${task.fields[cost]:.4f}"), TimeElapsedColumn(),
                                  console=self.console, transient=True, disable=not sys.stderr.isatty())
         self.task: Any = None

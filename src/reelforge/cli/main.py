@@ -310,7 +310,7 @@ class _BatchProgress:
             TimeElapsedColumn,
         )
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+        self.progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn(),
                                  TimeElapsedColumn(), console=Console(stderr=True), transient=True,
                                  disable=not sys.stderr.isatty())
         self.overall: Any = None

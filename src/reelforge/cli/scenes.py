@@ -93,7 +93,7 @@ def _run(job: ScenesJob) -> Any:
     )
 
     console = Console(stderr=True, highlight=False)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True,
                   disable=not sys.stderr.isatty()) as progress:
         steps = progress.add_task("scenes", total=None)

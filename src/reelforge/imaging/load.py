@@ -38,12 +38,35 @@ def normalize_mode(img: Image.Image) -> Image.Image:
     return img if img.mode == "RGBA" else img.convert("RGBA")
 
 
-def load_image(path: str | Path, *, field: str | None = None) -> Image.Image:
-    """Load an image file as upright 8-bit RGBA, or raise InputError naming `field`."""
-    p = Path(path)
+def _require_file(p: Path, field: str | None) -> None:
     if not p.is_file():
         raise InputError(f"file not found: {p}", field=field,
                          hint="check the path (relative paths are relative to the spec file)")
+
+
+def is_video_file(p: Path) -> bool:
+    """MP4/MOV (an `ftyp` box), Matroska/WebM (EBML), AVI (RIFF…AVI): what people hand over by mistake."""
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return False
+    return head[4:8] == b"ftyp" and head[8:12] not in (b"avif", b"avis", b"heic", b"heix", b"mif1") \
+        or head[:4] == b"\x1a\x45\xdf\xa3" or (head[:4] == b"RIFF" and head[8:11] == b"AVI")
+
+
+def _not_an_image(p: Path, field: str | None) -> InputError:
+    if is_video_file(p):
+        return InputError(f"{p} is a video, not an image", field=field,
+                          hint="use a still (PNG, JPEG, WebP), a video layer, or take a frame with `reelforge frame`")
+    return InputError(f"not an image file (or an unsupported format): {p}", field=field,
+                      hint="use PNG, JPEG, WebP, GIF, BMP or TIFF")
+
+
+def load_image(path: str | Path, *, field: str | None = None) -> Image.Image:
+    """Load an image file as upright 8-bit RGBA, or raise InputError naming `field`."""
+    p = Path(path)
+    _require_file(p, field)
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with warnings.catch_warnings():
@@ -59,8 +82,7 @@ def load_image(path: str | Path, *, field: str | None = None) -> Image.Image:
         raise InputError(f"image is too large (over {MAX_PIXELS // 1_000_000} megapixels): {p}", field=field,
                          hint="downscale it below 100 MP (e.g. 8000x8000 at most)") from None
     except UnidentifiedImageError:
-        raise InputError(f"not an image file (or an unsupported format): {p}", field=field,
-                         hint="use PNG, JPEG, WebP, GIF, BMP or TIFF") from None
+        raise _not_an_image(p, field) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"image file is corrupt or truncated: {p} ({exc})", field=field,
                          hint="re-export or re-download the image") from None
@@ -87,11 +109,14 @@ def verify_file(path: str | Path, *, field: str | None = None) -> None:
     """Check a PNG or JPEG is complete without decoding its pixels (for files handed to ffmpeg
     as they are): PNG chunk CRCs through IEND, JPEG start and end-of-image markers."""
     p = Path(path)
+    _require_file(p, field)
     try:
         with Image.open(p) as img:
             kind = img.format
             if kind == "PNG":
                 img.verify()
+    except UnidentifiedImageError:
+        raise _not_an_image(p, field) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"image file is corrupt or truncated: {p} ({exc})", field=field,
                          hint="re-export or re-download the image") from None

@@ -93,6 +93,12 @@ class Registry(Generic[T]):
                      for a in found]
         return found
 
+    def _alternatives(self, settings: Settings) -> str:
+        """What works without the missing key: the free providers that run here, and --dry-run."""
+        free = [e.name for e in self if not e.paid and e.reachable is None and self.check(e.name, settings).available]
+        offline = f"; or pick a provider that runs here for free ({', '.join(free)}, e.g. --provider {free[0]})" if free else ""
+        return offline + "; --dry-run shows the calls and their cost without a key"
+
     def limits(self, name: str, settings: Settings) -> Limits:
         """The entry's default limits with the user's REELFORGE_LIMITS overrides applied."""
         return self.entry(name).limits.merged(settings.limits.get(name))
@@ -103,7 +109,7 @@ class Registry(Generic[T]):
         entry = availability.entry
         if availability.reason is not None:
             raise ProviderUnavailable(f"{self.capability} provider {name!r} is unavailable: {availability.reason}",
-                                      hint=availability.hint)
+                                      hint=availability.hint + self._alternatives(settings))
         module_name, attr = entry.factory.split(":")
         factory: Callable[[Settings, Limits], Any] = getattr(importlib.import_module(module_name), attr)
         adapter: T = factory(settings, limits or self.limits(name, settings))

@@ -88,7 +88,41 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return best.start_mark.line + 1 if best is not None else None
 
 
-def _friendly(err: dict[str, Any]) -> str:
+# Where each spec model's reference lives: named in "unknown field" errors and in the fix line.
+_REFERENCES = {"Timeline": ("timeline", "docs/timeline.md"), "ScenesSpec": ("scenes", "docs/scenes-spec.md"),
+               "OverlayJob": ("overlay", "docs/overlay.md"), "Style": ("text", "docs/text.md")}
+
+
+def _reference(model: type[BaseModel]) -> tuple[str | None, str | None]:
+    return _REFERENCES.get(model.__name__, (None, None))
+
+
+def _field_names(model: Any, seen: set[int] | None = None) -> set[str]:
+    """Every field name anywhere in a model's tree (for "did you mean" on a misspelt one)."""
+    seen = set() if seen is None else seen
+    if id(model) in seen:
+        return set()
+    seen.add(id(model))
+    names: set[str] = set()
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        for name, info in model.model_fields.items():
+            names.add(info.alias or name)
+            names |= _field_names(info.annotation, seen)
+        return names
+    for arg in getattr(model, "__args__", ()) or ():
+        names |= _field_names(arg, seen)
+    return names
+
+
+def _unknown_field(err: dict[str, Any], model: type[BaseModel]) -> str:
+    name = str(err["loc"][-1]) if err.get("loc") else ""
+    close = difflib.get_close_matches(name, sorted(_field_names(model)), n=1, cutoff=0.75)
+    schema, doc = _reference(model)
+    where = f"`reelforge schema {schema}` and {doc} list the fields" if schema else "check the spelling"
+    return f"unknown field {name!r}; did you mean {close[0]!r}? ({where})" if close else f"unknown field ({where})"
+
+
+def _friendly(err: dict[str, Any], model: type[BaseModel] = Timeline) -> str:
     msg = str(err.get("msg", "invalid"))
     value = err.get("input")
     if err.get("type") == "literal_error" and isinstance(value, str):
@@ -97,11 +131,37 @@ def _friendly(err: dict[str, Any]) -> str:
             close = difflib.get_close_matches(value, TRANSITION_NAMES, n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else "; run `reelforge schema timeline` for the list"
             return f"unknown transition {value!r}{hint}"
+        choices = [c.strip(" '") for c in expected.replace(" or ", ", ").split(",") if c.strip(" '")]
+        close = difflib.get_close_matches(value, choices, n=1)
+        if close:
+            return f"{value!r} is not one of {expected}; did you mean {close[0]!r}?"
     if err.get("type") == "extra_forbidden":
-        return "unknown field (check the spelling; `reelforge schema timeline` lists the fields)"
+        return _unknown_field(err, model)
     if err.get("type") == "union_tag_invalid":
         return f"unknown layer type {err.get('ctx', {}).get('tag')!r}; use one of {', '.join(_LAYER_MODELS)}"
     return msg.removeprefix("Value error, ")
+
+
+def _is_union_branch(part: Any) -> bool:
+    """Pydantic names the union member it tried in the location: `literal['top',…]`,
+    `tuple[union[str,float],…]`, `function-after[…]`. People never wrote those."""
+    return isinstance(part, str) and "[" in part and part.endswith("]")
+
+
+def _problems(exc: ValidationError, model: type[BaseModel], root: yaml.Node | None,
+              prefix: tuple[Any, ...] = ()) -> list[tuple[str, int | None, str]]:
+    """One problem per field: a value that fits none of a union's members is one problem, said
+    with the most telling member's message (the list of allowed words, when there is one)."""
+    by_field: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for e in exc.errors():
+        loc = tuple(part for part in e["loc"] if not _is_union_branch(part))
+        by_field.setdefault(loc, []).append(dict(e))
+    problems = []
+    for loc, errors in by_field.items():
+        best = next((e for e in errors if e.get("type") == "literal_error"), errors[0])
+        full = prefix + loc
+        problems.append((format_loc(full) or "(root)", _line_of(root, full), _friendly(best, model)))
+    return problems
 
 
 def apply_defaults(doc: dict[str, Any]) -> dict[str, Any]:
@@ -139,14 +199,17 @@ def validate_timeline(doc: Any, *, source: str | None = None, root: yaml.Node | 
                         hint="see examples/demo.yaml")
     check_document(doc, source)
     check_timeline_counts(doc, source)
+    if "scenes" in doc and "clips" not in doc:
+        raise SpecError(f"{source or 'spec'} is a scenes spec, not a timeline", source=source,
+                        hint=f"render it with `reelforge scenes {source or 'FILE'} -o out.mp4`")
     try:
         return Timeline.model_validate(apply_defaults(doc))
     except ValidationError as exc:
-        problems = [(format_loc(e["loc"]) or "(root)", _line_of(root, e["loc"]), _friendly(dict(e)))
-                    for e in exc.errors()]
+        problems = _problems(exc, Timeline, root)
         raise SpecError(f"{source or 'spec'} is not a valid timeline ({len(problems)} problem(s)):",
                         source=source, problems=problems,
-                        hint="fix the fields listed above; `reelforge schema timeline` shows every field") from None
+                        hint="fix the fields listed above; `reelforge schema timeline` and docs/timeline.md "
+                             "show every field") from None
 
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -157,14 +220,18 @@ def validate_model(model: type[ModelT], doc: Any, *, what: str, source: str | No
     """Validate any spec document; errors list each field path (after `prefix`, e.g. the
     preset's name) with its YAML line when the document came from a file."""
     check_document(doc, source)
+    if model.__name__ == "ScenesSpec" and isinstance(doc, dict) and "clips" in doc and "scenes" not in doc:
+        raise SpecError(f"{source or 'spec'} is a timeline, not a scenes spec", source=source,
+                        hint=f"render it with `reelforge render {source or 'FILE'} -o out.mp4`")
     try:
         return model.model_validate(doc)
     except ValidationError as exc:
-        problems = [(format_loc(prefix + tuple(e["loc"])) or "(root)", _line_of(root, prefix + tuple(e["loc"])),
-                     _friendly(dict(e))) for e in exc.errors()]
+        problems = _problems(exc, model, root, prefix)
+        schema, doc_page = _reference(model)
+        where = f"`reelforge schema {schema}` and {doc_page} show every field" if schema else \
+            "`reelforge schema` shows every spec's fields"
         raise SpecError(f"{source or 'spec'} is not a valid {what} ({len(problems)} problem(s)):",
-                        source=source, problems=problems,
-                        hint="fix the fields listed above (docs/text.md and docs/overlay.md list every field)") from None
+                        source=source, problems=problems, hint=f"fix the fields listed above; {where}") from None
 
 
 def read_document(path: Path) -> tuple[Any, yaml.Node | None]:

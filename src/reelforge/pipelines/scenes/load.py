@@ -31,6 +31,9 @@ def load_scenes(source: str | Path | dict[str, Any], *, base_dir: str | Path | N
         raise SpecError(f"{name or 'spec'} must be a mapping with a `scenes` list", source=name,
                         hint="see examples/scenes/product.yaml")
     doc = {**doc, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    if "clips" in doc and "scenes" not in doc:
+        raise SpecError(f"{name or 'spec'} is a timeline, not a scenes spec", source=name,
+                        hint=f"render it with `reelforge render {name or 'FILE'} -o out.mp4`")
     if not doc.get("scenes"):
         raise SpecError(f"{name or 'spec'} has no scenes", source=name,
                         hint="add a `scenes:` list with at least one `- prompt: …` or `- image: …`")
