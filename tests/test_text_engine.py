@@ -143,6 +143,16 @@ def test_box_fit_shrinks_and_fill_grows_to_the_largest_size_that_fits() -> None:
     assert bigger.width > 400 or bigger.height > 150
 
 
+@pytest.mark.parametrize("name", preset_names())
+def test_a_styled_text_with_its_effects_fits_the_box_it_was_given(name: str) -> None:
+    """`--width 400 --height 120` with a glow, a shadow or a badge drew 527x214: the layout fitted
+    the glyphs only. The finished image is what has to fit — and still fill most of the box."""
+    style = get_style(name, {"box": (400, 120)})
+    image = render_styled("Hello World", style)
+    assert image.width <= 400 and image.height <= 120, image.size
+    assert image.width >= 0.5 * 400 or image.height >= 0.5 * 120, image.size  # not shrunk to a speck
+
+
 def test_wrapping_alignment_and_line_height() -> None:
     one = render_styled("word word word", plain())
     three = render_styled("word word word", plain(max_width=250))

@@ -163,7 +163,29 @@ def _crop(image: Image.Image, margin: int) -> Image.Image:
 
 
 def render_styled(text: str, style: Style, *, field: str | None = None) -> Image.Image:
-    """Render `text` in `style` to an RGBA image, tight-cropped with `style.margin`."""
+    """Render `text` in `style` to an RGBA image, tight-cropped with `style.margin`. With a
+    `box`, the finished image — shadows, glow, badge, rotation and margin included — fits it:
+    the layout fits the glyphs, so when the effects push past the box the text is laid out again
+    in a box smaller by the overshoot (a few rounds), and a last sliver is scaled away."""
+    image = _render_once(text, style, field)
+    if style.box is None:
+        return image
+    target, inner = (round(style.box[0]), round(style.box[1])), style
+    for _ in range(4):
+        if image.width <= target[0] and image.height <= target[1]:
+            return image
+        ratio = min(target[0] / image.width, target[1] / image.height)
+        assert inner.box is not None
+        smaller = (max(8, math.floor(inner.box[0] * ratio)), max(8, math.floor(inner.box[1] * ratio)))
+        inner = inner.model_copy(update={"box": smaller})
+        image = _render_once(text, inner, field)
+    if image.width > target[0] or image.height > target[1]:
+        image = image.copy()
+        image.thumbnail(target, Image.Resampling.LANCZOS)
+    return image
+
+
+def _render_once(text: str, style: Style, field: str | None) -> Image.Image:
     if style.uppercase:
         text = text.upper()
     block, size_px = layout(text, style, field)
