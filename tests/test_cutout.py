@@ -3,6 +3,8 @@ CLI batch with bad files. Ground truth comes from bench/cutout_data.py (drawn su
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -264,3 +266,42 @@ def test_cutout_example_script_runs(tmp_path) -> None:  # noqa: ANN001
     assert cut[5, 5, 3] == 0 and cut.shape == (640, 640, 4)
     navy = Image.open(tmp_path / "mug-on-navy.png").convert("RGB")
     assert navy.size[0] < 640 and navy.getpixel((0, 0)) == (0x1B, 0x2A, 0x4A)
+
+
+@pytest.mark.parametrize("outcome", ["downloaded", "network down"])
+def test_installing_a_downloaded_model_leaves_only_the_model(outcome: str, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """rembg downloads into `<U2NET_HOME>/models/<name>/`: that showed as `models/models/…` and an
+    empty folder stayed behind after a failed download. Only `<models>/<name>.onnx` may remain."""
+    import os
+
+    from rembg.sessions import sessions
+
+    from reelforge.errors import ProviderUnavailable
+    from reelforge.imaging.cutout import models
+    from reelforge.settings import get_settings
+
+    monkeypatch.setenv("REELFORGE_MODELS", str(tmp_path / "models"))
+    get_settings.cache_clear()
+    session = sessions["u2net"]
+
+    def download(*args: object, **kwargs: object) -> str:  # what rembg does, minus the network
+        if outcome == "network down":
+            raise OSError("Failed to resolve 'github.com'")
+        folder = Path(os.environ["U2NET_HOME"]) / "models" / "u2net"
+        folder.mkdir(parents=True)
+        (folder / "u2net.onnx").write_bytes(b"onnx bytes")
+        return str(folder / "u2net.onnx")
+
+    monkeypatch.setattr(session, "download_models", download)
+    try:
+        if outcome == "network down":
+            with pytest.raises(ProviderUnavailable, match="needs internet"):
+                models.install("u2net")
+            assert list((tmp_path / "models").iterdir()) == []
+        else:
+            assert models.install("u2net") == tmp_path / "models" / "u2net.onnx"
+            assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["u2net.onnx"]
+        assert os.environ["U2NET_HOME"] == str(tmp_path / "models")  # rembg loads from the models folder again
+    finally:
+        get_settings.cache_clear()

@@ -76,3 +76,14 @@ def test_progress_bars_print_file_names_literally() -> None:
     with Progress(column, disable=True) as progress:
         task = progress.add_task("shot[final].png")
         assert column.render(progress.tasks[task]).plain == "shot[final].png"
+
+
+def test_a_render_warning_is_printed_once(tmp_path: Path) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text("canvas: {width: 64, height: 36, fps: 10}\noutput: {hardware: nvenc}\n"
+                    "clips: [{duration: 0.3, layers: [{type: color, color: '#123456'}]}]\n")
+    result = cli("render", str(spec), "-o", str(tmp_path / "o.mp4"))
+    assert result.returncode == 0, result.stderr
+    if "h264_nvenc" not in result.stderr:
+        pytest.skip("this machine has a working NVENC: there is no fallback to warn about")
+    assert result.stderr.count("h264_nvenc is not usable here") == 1, result.stderr

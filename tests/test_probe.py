@@ -34,3 +34,16 @@ def test_probes_real_files(tmp_path: Path) -> None:
     info = probe(path, count_frames=True)
     assert (info.video.width, info.video.height, info.frames) == (171, 97, 18)
     assert info.audio is None
+    assert info.video.alpha is False  # bgr0: the fourth byte is padding, not alpha
+
+
+def test_an_alpha_pixel_format_is_reported_as_alpha(tmp_path: Path) -> None:
+    """ProRes 4444 decodes as yuva444p12le: `probe` said alpha false for exactly the files made to keep it."""
+    prores = tmp_path / "a.mov"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc=s=64x48:r=10:d=0.3", "-vf", "format=yuva444p10le", "-c:v", "prores_ks",
+               "-profile:v", "4444", str(prores))
+    info = probe(prores)
+    assert info.video.pix_fmt.startswith("yuva444p") and info.video.alpha is True
+    opaque = tmp_path / "b.mov"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc=s=64x48:r=10:d=0.3", "-c:v", "prores_ks", "-profile:v", "3", str(opaque))
+    assert probe(opaque).video.alpha is False

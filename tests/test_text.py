@@ -132,3 +132,15 @@ def test_unknown_font_names_the_choices() -> None:
 def test_a_font_file_path_works() -> None:
     path = bundled_families()["sans-italic"].path
     assert render_plain_text("italic", PlainTextStyle(font=path, size_px=40)).width > 50
+
+
+def test_an_emoji_never_wraps_alone_onto_a_line() -> None:
+    from reelforge.imaging.text.layout import Setter, wrap
+
+    setter = Setter("sans", 40, 700, None)
+    width = setter.width("Big sale today") + 4  # the words fit; the emoji after them does not
+    assert setter.width("Big sale today 🔥") > width
+    lines = wrap("Big sale today 🔥", setter, width)
+    assert lines[-1] != "🔥" and "today 🔥" in lines[-1], lines
+    leading = wrap("🔥 Hot deals inside", setter, setter.width("🔥 Hot") + 4)
+    assert leading[0] == "🔥 Hot", leading

@@ -1,1 +1,1 @@
-"""cli layer (see DESIGN.md)."""
+"""cli layer (see docs/design.md)."""

@@ -1,1 +1,1 @@
-"""ffmpeg layer (see DESIGN.md)."""
+"""ffmpeg layer (see docs/design.md)."""

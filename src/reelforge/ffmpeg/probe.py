@@ -28,6 +28,8 @@ _BITRATE = re.compile(r"(\d+) kb/s")
 _PROFILE = re.compile(r"^\w+ \(([^)]+)\)")
 _COLOR = re.compile(r"^\w+\(([^)]*)\)")
 _ALPHA = re.compile(r"alpha_mode\s*:\s*1")
+# Pixel formats with an alpha plane: yuva*, rgba/bgra/argb/abgr (8/16-bit), gray+alpha (ya8, ya16), gbrap*.
+_ALPHA_PIX_FMT = re.compile(r"^(yuva|rgba|bgra|argb|abgr|ya\d|gbrap)")
 
 
 @dataclass
@@ -45,7 +47,7 @@ class StreamInfo:
     bitrate_kbps: int | None = None
     profile: str | None = None  # e.g. "High", "High 10", "Main 10", "4444"
     color: tuple[str, ...] = ()  # what the pix_fmt's parentheses say: range, matrix/primaries/transfer
-    alpha: bool = False  # VP8/VP9 in WebM mark a separate alpha plane with `alpha_mode: 1`
+    alpha: bool = False  # an alpha pixel format (yuva444p12le, rgba…), or VP8/VP9's side plane (`alpha_mode: 1`)
 
     @property
     def bit_depth(self) -> int:
@@ -105,6 +107,7 @@ def _parse_stream(index: int, kind: str, desc: str) -> StreamInfo:
     if info.kind == "video":
         if len(parts) > 1:
             info.pix_fmt = parts[1].split("(")[0].strip()
+            info.alpha = _ALPHA_PIX_FMT.match(info.pix_fmt) is not None
             color = _COLOR.match(parts[1].strip())
             info.color = tuple(c.strip() for c in color.group(1).split(",")) if color else ()
         profile = _PROFILE.match(parts[0])

@@ -1,1 +1,1 @@
-"""imaging layer (see DESIGN.md)."""
+"""imaging layer (see docs/design.md)."""

@@ -1,1 +1,1 @@
-"""pipelines layer (see DESIGN.md)."""
+"""pipelines layer (see docs/design.md)."""

@@ -1,1 +1,1 @@
-"""providers layer (see DESIGN.md)."""
+"""providers layer (see docs/design.md)."""

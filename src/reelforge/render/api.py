@@ -297,7 +297,7 @@ def prepare_render(spec: Timeline | str | Path | dict[str, Any], output: str | P
         work = RenderWork(out, plan, segments, o.format, o.quality, o.hardware, first.graph.compile(), warnings)
     work = replace(work, warnings=notes + work.warnings)
     for warning in work.warnings:
-        log.warning(warning)
+        log.info(warning)  # the result carries it; the CLI prints it once
     return work
 
 
@@ -339,7 +339,7 @@ class _Steps:
         for path, errors in report.damaged_inputs(argv).items():
             if not any(w.startswith(f"{path} is damaged") for w in self.warnings):
                 warning = await asyncio.to_thread(damage_warning, path, errors)
-                log.warning(warning)
+                log.info(warning)
                 self.warnings.append(warning)
         self._report("finished", step, 1.0)
         return argv

