@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import secrets
 from dataclasses import dataclass
@@ -84,6 +85,10 @@ class StoredEvent:
     at: float
 
     def to_sse(self) -> str:
+        return self._sse
+
+    @functools.cached_property
+    def _sse(self) -> str:  # written once, sent to every subscriber of the job
         return f"id: {self.seq}\nevent: {self.type}\ndata: {json.dumps(self.data, default=str)}\n\n"
 
 
