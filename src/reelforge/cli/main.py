@@ -17,7 +17,7 @@ app = typer.Typer(
     name="reelforge", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     help="Turn specs, images and clips into finished videos (one FFmpeg run per render).",
 )
-SCHEMAS = ("timeline", "text", "overlay", "scenes")
+SCHEMAS = ("timeline", "text", "overlay", "scenes", "story")
 
 
 def _version(value: bool) -> None:

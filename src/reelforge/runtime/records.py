@@ -155,7 +155,7 @@ def _first_use_lock(url: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-HEAD = "0004"
+HEAD = "0005"
 
 
 def migrate(engine: Engine) -> None:

@@ -1,0 +1,223 @@
+"""After the run: the output folder (the notes' layout, frames kept — they are the cache's face),
+the merged video through the renderer, the thumbnails and the report.
+
+    OUT/script.yaml  OUT/story.mp4  OUT/thumbnail.png (1280×720)  OUT/thumbnail_vertical.png (1080×1920)
+    OUT/videos/segment_01.mp4 …     OUT/frames/segment_01_first.png, segment_01_last.png, …
+    OUT/report.json  (every segment: keyframe files + sha256, consistency, clip, provider, cost)"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+from reelforge.atomic import save_image, write_text
+from reelforge.runtime import RunReport
+from reelforge.runtime.context import RuntimeContext
+from reelforge.spec.story import StoryScript
+
+from .script import save_script
+
+if TYPE_CHECKING:
+    from .job import CharacterRef, ClipChoice, FrameChoice, StoryJob, StoryResult
+
+THUMBNAILS = {"thumbnail.png": (1280, 720), "thumbnail_vertical.png": (1080, 1920)}
+EXT = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
+
+
+async def finish(job: StoryJob, ctx: RuntimeContext, script: StoryScript, character: CharacterRef,
+                 frames: list[FrameChoice], clips: list[ClipChoice | None], run: RunReport,
+                 started: float) -> StoryResult:
+    from .job import StoryFailed, StoryResult, report_json
+
+    out = Path(job.output)
+    files = await asyncio.to_thread(export_media, ctx, out, frames, clips)
+    shown = [(n, clip) for n, clip in enumerate(clips) if clip is not None and clip.artifact is not None]
+    if not shown:
+        raise StoryFailed("no segment has a clip; there is nothing to merge", hint="see report.json; rerun, or use "
+                          "--on-fail local")
+    video = out / "story.mp4"
+    timeline = build_timeline(job, script, [(n, files["videos"][n]) for n, _ in shown])
+    from reelforge.pipelines.render import RenderJob
+
+    t = time.monotonic()
+    await RenderJob(timeline, video, settings=job.settings).arun(ctx)
+    render_s = time.monotonic() - t
+    strongest = max(range(len(frames)), key=lambda i: frames[i].score)
+    data = await asyncio.to_thread(ctx.store.read_bytes, frames[strongest].artifact)
+    thumbs = await asyncio.to_thread(write_thumbnails, out, data, script.title)
+    report = build_report(job, script, character, frames, clips, files, run, video, thumbs, strongest,
+                          {"render_s": round(render_s, 3), "total_s": round(time.monotonic() - started, 3)})
+    await asyncio.to_thread(save_script, script, out / "script.yaml")
+    await asyncio.to_thread(write_text, out / "report.json", report_json(report))
+    return StoryResult(out, video, script, report, run)
+
+
+def frame_names(n_segments: int) -> list[list[str]]:
+    """Per boundary (0 = segment 1's first frame, k = segment k's last), the files that show it."""
+    names: list[list[str]] = [[] for _ in range(n_segments + 1)]
+    for k in range(n_segments):
+        names[k].append(f"segment_{k + 1:02d}_first")
+        names[k + 1].append(f"segment_{k + 1:02d}_last")
+    return names
+
+
+def export_media(ctx: RuntimeContext, out: Path, frames: list[FrameChoice], clips: list[ClipChoice | None]
+                 ) -> dict[str, Any]:
+    """Copy keyframes and clips out of the store. A boundary frame is written under both of its
+    names from the one artifact: segment N's last and N+1's first are the same bytes."""
+    written: dict[str, Any] = {"frames": {}, "videos": {}}
+    for boundary, names in enumerate(frame_names(len(clips))):
+        artifact = frames[boundary].artifact
+        for name in names:
+            target = out / "frames" / f"{name}{EXT.get(artifact.media_type, '.png')}"
+            ctx.store.export(artifact, target)
+            written["frames"][name] = target
+    for n, clip in enumerate(clips):
+        if clip is not None and clip.artifact is not None:
+            written["videos"][n] = ctx.store.export(clip.artifact, out / "videos" / f"segment_{n + 1:02d}.mp4")
+    return written
+
+
+def build_timeline(job: StoryJob, script: StoryScript, videos: list[tuple[int, Path]]) -> dict[str, Any]:
+    """The clips joined by cuts (or short crossfades), their own audio kept, captions from the dialogue."""
+    clips = []
+    for n, path in videos:
+        segment = script.segments[n]
+        layers: list[dict[str, Any]] = [{"type": "video", "path": str(path), "fit": "cover"}]
+        if job.captions:
+            layers += caption_layers(segment.dialogue, float(segment.duration))
+        transition: dict[str, Any] | None = None
+        if job.transition == "crossfade":
+            transition = {"name": "fade", "duration": min(job.crossfade_s, 0.45 * segment.duration)}
+        clips.append({"duration": float(segment.duration), "layers": layers, "transition": transition})
+    clips[-1]["transition"] = None
+    audio: dict[str, Any] = {"clip_audio": True}
+    if job.music is not None:
+        audio["music"] = {"path": str(Path(job.music).resolve()), "volume": 0.35}
+    return {"canvas": {"aspect": job.aspect, "resolution": job.resolution, "fps": 24}, "clips": clips,
+            "audio": audio, "output": {"format": "mp4", "quality": "standard"}}
+
+
+def caption_layers(lines: list[Any], duration: float) -> list[dict[str, Any]]:
+    """One caption per spoken line, the clip's time shared evenly between them."""
+    layers = []
+    for k, line in enumerate(lines):
+        start, end = duration * k / len(lines), duration * (k + 1) / len(lines)
+        layers.append({"type": "text", "text": f"{line.speaker}: {line.text}", "position": "bottom", "size": 0.05,
+                       "color": "#ffffff", "box": {"color": "#000000a0"}, "wrap_width": 0.85,
+                       "start": round(start, 3), "end": round(end, 3)})
+    return layers
+
+
+# --- thumbnails ----------------------------------------------------------------------------------
+
+def thumbnail(frame: bytes, title: str, size: tuple[int, int]) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """The keyframe cover-fitted to `size`, darkened towards the bottom, the title set on it by the
+    text engine (white, outlined, shadowed). Returns the image and the title's box."""
+    from reelforge.imaging.text import PlainTextStyle, render_plain_text
+
+    w, h = size
+    with Image.open(io.BytesIO(frame)) as img:
+        base = img.convert("RGB")
+    scale = max(w / base.width, h / base.height)
+    resized = base.resize((round(base.width * scale), round(base.height * scale)), Image.Resampling.LANCZOS)
+    left, top = (resized.width - w) // 2, (resized.height - h) // 2
+    canvas = resized.crop((left, top, left + w, top + h)).convert("RGBA")
+    shade = Image.new("L", (1, 256))
+    shade.putdata([int(200 * max(0.0, (y / 255 - 0.45) / 0.55)) for y in range(256)])
+    overlay = Image.new("RGBA", size, (0, 0, 0, 255))
+    overlay.putalpha(shade.resize(size))
+    canvas = Image.alpha_composite(canvas, overlay)
+    unit = min(w, h)
+    text = render_plain_text(title, PlainTextStyle(size_px=round(unit * 0.11), color="#ffffff", weight=800,
+                                                   stroke_width=max(2, unit // 160), stroke_color="#000000",
+                                                   shadow_offset=(unit // 200, unit // 200), shadow_blur=unit / 150,
+                                                   max_width=round(w * 0.88)))
+    x, y = (w - text.width) // 2, h - text.height - round(h * 0.07)
+    canvas.alpha_composite(text, (x, y))
+    return canvas.convert("RGB"), (x, y, x + text.width, y + text.height)
+
+
+def write_thumbnails(out: Path, frame: bytes, title: str) -> dict[str, Any]:
+    made = {}
+    for name, size in THUMBNAILS.items():
+        image, box = thumbnail(frame, title, size)
+        save_image(image, out / name)
+        made[name] = {"size": list(size), "title_box": list(box)}
+    return made
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+def build_report(job: StoryJob, script: StoryScript, character: CharacterRef, frames: list[FrameChoice],
+                 clips: list[ClipChoice | None], files: dict[str, Any], run: RunReport, video: Path,
+                 thumbs: dict[str, Any], strongest: int, timings: dict[str, float]) -> dict[str, Any]:
+    stages = stage_costs(run)
+    segments = []
+    for n, segment in enumerate(script.segments):
+        first, last, clip = frames[n], frames[n + 1], clips[n]
+        segments.append({
+            "segment": n + 1, "scene": segment.scene, "duration": segment.duration,
+            "first_frame": _frame_entry(first, files["frames"][f"segment_{n + 1:02d}_first"]),
+            "last_frame": _frame_entry(last, files["frames"][f"segment_{n + 1:02d}_last"]),
+            "clip": None if clip is None else {
+                "file": str(files["videos"].get(n)) if n in files["videos"] else None,
+                "sha256": clip.artifact.digest if clip.artifact else None, "provider": clip.provider,
+                "model": clip.model, "step": clip.step_id, "cost_usd": clip.cost_usd,
+                "fallback": "local morph" if clip.fallback else None, "error": clip.error,
+                "skipped": clip.artifact is None},
+            "cost_usd": round(_step_cost(run, first.step_id if n == 0 else None) + _step_cost(run, last.step_id)
+                              + (clip.cost_usd if clip else 0.0), 6),
+        })
+    return {
+        "title": script.title, "format": script.format, "draft": script.draft,
+        "draft_note": "the script was written from templates by the offline draft writer" if script.draft else None,
+        "character": {"name": character.name, "source": character.source, "description": character.description},
+        "providers": {"writer": None if job.script is not None else job.writer_name, "image": job.image_provider,
+                      "video": job.video_name, "video_model": job.video_model_id()},
+        "video": str(video), "duration_s": script.duration if all(c and c.artifact for c in clips) else
+        sum(s.duration for s, c in zip(script.segments, clips, strict=True) if c and c.artifact),
+        "transition": job.transition, "thumbnails": thumbs, "thumbnail_frame": _boundary_name(strongest),
+        "segments": segments, "cost_by_stage": stages,
+        "cost_usd": round(sum(v["cost_usd"] for v in stages.values()), 6),
+        "paid_this_run_usd": round(sum(v["paid_usd"] for v in stages.values()), 6),
+        "run": {"id": run.run_id, "state": run.state, **run.summary},
+        "timings": timings, "warnings": list(job.warnings),
+    }
+
+
+def _boundary_name(boundary: int) -> str:
+    return "segment_01_first" if boundary == 0 else f"segment_{boundary:02d}_last"
+
+
+def _frame_entry(choice: FrameChoice, path: Path) -> dict[str, Any]:
+    return {"file": str(path), "sha256": choice.artifact.digest, "consistency": choice.score, "step": choice.step_id,
+            "provider": choice.provider, "attempts": choice.attempts,
+            "fallback": "local draft card" if choice.fallback else None}
+
+
+STAGES = {"writer.script": "script", "story.keyframe": "keyframes", "story.clip.veo": "clips",
+          "story.clip.local": "clips"}
+
+
+def stage_costs(run: RunReport) -> dict[str, dict[str, float]]:
+    """Per stage: what its artifacts cost (cached ones at what they cost when made) and what this
+    run paid."""
+    stages = {name: {"cost_usd": 0.0, "paid_usd": 0.0, "steps": 0} for name in ("script", "keyframes", "clips")}
+    for outcome in run.outcomes.values():
+        stage = stages[STAGES.get(outcome.step.kind, "clips")]
+        stage["steps"] += 1
+        stage["paid_usd"] = round(stage["paid_usd"] + outcome.cost_usd, 6)
+        if outcome.result is not None:
+            stage["cost_usd"] = round(stage["cost_usd"] + outcome.result.cost_usd, 6)
+    return stages
+
+
+def _step_cost(run: RunReport, step_id: str | None) -> float:
+    outcome = run.outcomes.get(step_id or "")
+    return outcome.result.cost_usd if outcome is not None and outcome.result is not None else 0.0
