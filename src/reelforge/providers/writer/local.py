@@ -90,9 +90,11 @@ def draft_script(idea: str, character: str, description: str = "", segments: int
         sounds = [] if allow_dialogue else [f"{creature_language or 'soft'} {['curious', 'surprised', 'happy'][n % 3]} sound"]
         rows.append(Segment(scene=scene.format(**words), action=action.format(**words), camera=camera,
                             first_frame=first, last_frame=last, dialogue=dialogue, sounds=sounds, duration=duration))
-    return StoryScript(title=f"{character} and {idea_words}"[:120],
-                       logline=f"[draft] {character} meets {idea_words} — a {format} in {segments} beats, written "
-                               "from templates by the offline draft writer; edit it or use a model writer.",
+    title = idea_words[:1].upper() + idea_words[1:] if character.lower() in idea_words.lower() else \
+        f"{character} and {idea_words}"
+    return StoryScript(title=title[:120],
+                       logline=f"[draft] {title} — a {format} in {segments} beats, written from templates by the "
+                               "offline draft writer; edit it or use a model writer.",
                        format=format, draft=True,  # type: ignore[arg-type]
                        characters=[ScriptCharacter(name=character, description=description)],
                        allow_dialogue=allow_dialogue, creature_language=creature_language, style=style,
