@@ -89,6 +89,7 @@ class StoryJob:
     idea: str | None = None
     script: StoryScript | None = None
     character: str | None = None  # a library name, or an image file
+    character_image: Path | None = None  # the character's picture, when it is not in the library
     description: str = ""  # with an image file: what the character looks like
     segments: int = 4
     format: str = "story"
@@ -214,16 +215,17 @@ class StoryJob:
 
     async def _character(self, ctx: RuntimeContext, workdir: Path) -> CharacterRef:
         name = self.character or (self.script.characters[0].name if self.script else None)
-        if not name:
+        if not name and self.character_image is None:
             raise InputError("no character given", field="--character",
                              hint="pass --character NAME (from `reelforge characters list`) or an image file")
-        path = Path(name)
-        if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
+        path = Path(self.character_image or name or "")
+        if self.character_image is not None or path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
             if not path.is_file():
                 raise InputError(f"character image not found: {path}", field="--character", hint="check the path")
             from .characters import offline_profile
 
-            label = self.script.characters[0].name if self.script else path.stem
+            label = self.script.characters[0].name if self.script else (
+                self.character if self.character_image is not None and self.character else path.stem)
             profile = await asyncio.to_thread(offline_profile, [path.read_bytes()], self.description)
             return CharacterRef(label, profile.prompt_description, path, "file")
         from .characters import store_for
