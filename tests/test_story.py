@@ -104,3 +104,10 @@ def test_a_drifting_keyframe_is_drawn_again_a_bounded_number_of_times(tmp_path: 
     assert [a["step"] for a in first["attempts"]] == ["s01-first", "s01-first-r1"]
     assert first["consistency"] == max(a["score"] for a in first["attempts"])
     assert any("stays under 0.99 after 2 attempt(s)" in w for w in report["warnings"])
+
+
+def test_the_script_reference_is_generated_from_the_schema() -> None:
+    from reelforge.spec.docs import render_markdown
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "story-script.md"
+    assert docs.read_text(encoding="utf-8") == render_markdown("story"), "run `make docs` to regenerate it"
