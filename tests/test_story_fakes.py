@@ -160,3 +160,23 @@ def test_kill_9_mid_run_then_rerun_repeats_no_call(tmp_path: Path, fakes: Any) -
     assert len(prompts) == len(set(prompts))
     assert done["summary"]["cached"] == 5  # the script and four keyframes
     assert probe(Path(done["video"])).duration == pytest.approx(12.0, abs=0.1)
+
+
+def test_the_budget_stops_the_story_before_a_call_would_pass_it(tmp_path: Path, fakes: Any) -> None:
+    from reelforge.errors import BudgetExceeded
+
+    gemini, veo = fakes
+    character = character_png(tmp_path / "floof.png")
+    gemini.answer = script_answer(2)
+    gemini.answer_with(keyframe_like(character))
+    options = job_options(character, tmp_path / "out", 2)
+    job = StoryJob(settings=Settings(_env_file=None, **settings_for(tmp_path, gemini, veo)),  # type: ignore[call-arg]
+                   **{**options, "output": Path(options["output"])}, budget_usd=0.05)
+    with pytest.raises(BudgetExceeded) as err:
+        job.run()
+    assert "budget" in str(err.value)
+    # the script ($0.0045) and one keyframe ($0.039) fit; the second keyframe would not, and no
+    # local draft card papers over a budget stop
+    assert len(gemini.text_calls()) == 1 and len(gemini.image_calls()) == 1
+    assert veo.submissions() == []
+    assert not (tmp_path / "out" / "story.mp4").exists()

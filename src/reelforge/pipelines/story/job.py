@@ -433,7 +433,7 @@ class StoryJob:
         its place (marked in the report); otherwise the story stops (a chain has no gaps)."""
         from .consistency import consistency
 
-        if self.on_fail != "local" or self.image_provider == "local":
+        if self.on_fail != "local" or self.image_provider == "local" or _must_stop(failed):
             _raise_if_failed(failed, f"segment {n + 1} {which} frame")
         step = self.keyframe_step(script, character, n, which, 0, needs, provider="local")
         step = Step(f"{step.id}-local", step.kind, step.params, step.provider, step.model, step.needs, step.files,
@@ -458,7 +458,7 @@ class StoryJob:
             return ClipChoice(step.id, outcome.result.artifacts[0], self.video_name, self.video_model_id(),
                               outcome.result.cost_usd)
         error = outcome.error or "failed"
-        if self.on_fail == "fail" or self.video_name == "local":
+        if self.on_fail == "fail" or self.video_name == "local" or _must_stop(outcome):
             _raise_if_failed(outcome, f"segment {n + 1} clip")
         if self.on_fail == "skip":
             self.warnings.append(f"segment {n + 1}: the clip failed ({error}); left out of the video")
@@ -521,6 +521,17 @@ def _placeholder(job: StoryJob, character: CharacterRef) -> StoryScript:
 
     return draft_script(job.idea or "", character.name, character.description, job.segments, job.format,
                         job.duration, job.allow_dialogue, job.creature_language, job.style)
+
+
+# Failures no fallback should paper over: the user's money limit, and keys or accounts that refuse
+STOPPING_REASONS = ("auth", "quota_exhausted", "payment_required")
+
+
+def _must_stop(outcome: Outcome) -> bool:
+    from reelforge.errors import BudgetExceeded
+
+    exc = outcome.exception
+    return isinstance(exc, BudgetExceeded) or getattr(exc, "reason", None) in STOPPING_REASONS
 
 
 def _raise_if_failed(outcome: Outcome, what: str) -> None:
