@@ -79,17 +79,21 @@ def test_offline_four_segment_story(tmp_path: Path) -> None:
     # a rerun pays nothing and calls nothing
     again = StoryJob(out, settings(tmp_path), idea="a mysterious box", character=str(character),
                      description="a round orange furball", segments=4, duration=4).run()
-    assert again.report["run"]["calls"] == 0 and again.report["run"]["succeeded"] == 0
+    assert again.report["run"]["calls"] == 0 and again.report["run"]["succeeded"] == 0  # the merge too
+    assert sha(again.video) == sha(result.video)
     assert [s["clip"]["sha256"] for s in again.report["segments"]] == [s["clip"]["sha256"] for s in segments]
 
-    # editing segment 2's action (not its frames) redoes only segment 2's clip
+    # editing segment 2's length (not its frames) redoes only segment 2's clip and the merge
     script = load_script(out / "script.yaml")
-    script.segments[1].action = "Floof sneezes and the box pops open"
+    script.segments[1].duration = 6
     edited = StoryJob(out, settings(tmp_path), script=script, character=str(character),
                       description="a round orange furball").run()
     assert edited.run is not None
     made = sorted(sid for sid, o in edited.run.outcomes.items() if o.state == "succeeded")
-    assert made == ["s02-clip"]
+    assert made == ["merge", "s02-clip"]
+    assert [s["clip"]["sha256"] == e["clip"]["sha256"] for s, e in zip(segments, edited.report["segments"],
+                                                                      strict=True)] == [True, False, True, True]
+    assert probe(edited.video).duration == pytest.approx(18.0, abs=0.05)
 
 
 def test_a_drifting_keyframe_is_drawn_again_a_bounded_number_of_times(tmp_path: Path) -> None:

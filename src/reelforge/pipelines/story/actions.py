@@ -63,6 +63,22 @@ class WriteScript:
                             meta={"draft": script.draft, "writer_model": getattr(ctx.provider, "model", "")})
 
 
+class DraftScript:
+    """Step action `writer.draft`: the offline draft writer (templates, $0) as a local step — no
+    provider gate, still cached like every step."""
+
+    kind = "writer.draft"
+    version = 1
+
+    async def run(self, ctx: StepContext) -> ActionResult:
+        from reelforge.providers.writer.local import LocalDraftWriter
+
+        script = await LocalDraftWriter().write(script_request(ctx.params))
+        assert isinstance(script, StoryScript)
+        return ActionResult([StepOutput(script.model_dump_json().encode(), "application/json")],
+                            meta={"draft": True, "writer_model": LocalDraftWriter.model})
+
+
 class Keyframe:
     kind = "story.keyframe"
     version = 1
@@ -105,3 +121,32 @@ class StoryLocalClip(LocalClip):
     async def run(self, ctx: StepContext) -> ActionResult:
         _as_frames(ctx)
         return await super().run(ctx)
+
+
+class MergeStory:
+    """Step action `story.merge`: the renderer joins the clips (the step's needs, in order) into one
+    video. A cached step like the others, so a finished story rerun renders nothing again; its key
+    holds the timeline (cuts, captions, canvas) and the clips' digests, not their paths."""
+
+    kind = "story.merge"
+    version = 1
+
+    async def run(self, ctx: StepContext) -> ActionResult:
+        import asyncio
+        import copy
+
+        from reelforge.render.api import execute, prepare_render
+
+        assert ctx.scratch is not None
+        timeline = copy.deepcopy(dict(ctx.params["timeline"]))
+        for clip, need in zip(timeline["clips"], ctx.step.needs, strict=True):
+            clip["layers"][0]["path"] = str(await ctx.local_path(ctx.inputs[need][0]))
+        if "music" in ctx.inputs:
+            timeline["audio"]["music"]["path"] = str(await ctx.local_path(ctx.inputs["music"][0]))
+        out = ctx.scratch / "story.mp4"
+        work = await asyncio.to_thread(prepare_render, timeline, out,
+                                       segment_clips=int(ctx.params.get("segment_clips", 2)))
+        result = await execute(work, lambda report: ctx.progress(report.overall, f"merging: {report.label}")
+                               if report.type == "progress" else None)
+        return ActionResult([StepOutput.file(out, "video/mp4", {"duration": result.duration,
+                                                                 "commands": len(result.commands)})])

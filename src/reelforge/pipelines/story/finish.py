@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from reelforge.atomic import save_image, write_text
-from reelforge.runtime import RunReport
+from reelforge.runtime import Artifact, RunReport, Step
 from reelforge.runtime.context import RuntimeContext
 from reelforge.spec.story import StoryScript
 
@@ -29,29 +29,36 @@ THUMBNAILS = {"thumbnail.png": (1280, 720), "thumbnail_vertical.png": (1080, 192
 EXT = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
 
 
+def merge_step(job: StoryJob, script: StoryScript, clips: list[ClipChoice | None]) -> Step:
+    """The render of the clips that exist, as a cached step (needs: their steps, in order)."""
+    from .job import StoryFailed
+
+    shown = [(n, clip) for n, clip in enumerate(clips) if clip is not None and clip.step_id is not None]
+    if not shown:
+        raise StoryFailed("no segment has a clip; there is nothing to merge", hint="see the warnings; rerun, or "
+                          "use --on-fail local")
+    timeline = build_timeline(job, script, [(n, f"clip{k}") for k, (n, _) in enumerate(shown)])
+    files = {"music": Path(job.music)} if job.music is not None else {}
+    return Step("merge", "story.merge", {"timeline": timeline, "segment_clips": job.settings.segment_clips},
+                needs=tuple(str(clip.step_id) for _, clip in shown), files=files, label="merge the clips")
+
+
 async def finish(job: StoryJob, ctx: RuntimeContext, script: StoryScript, character: CharacterRef,
-                 frames: list[FrameChoice], clips: list[ClipChoice | None], run: RunReport,
+                 frames: list[FrameChoice], clips: list[ClipChoice | None], merged: Artifact, run: RunReport,
                  started: float) -> StoryResult:
-    from .job import StoryFailed, StoryResult, report_json
+    from .job import StoryResult, report_json
 
     out = Path(job.output)
     files = await asyncio.to_thread(export_media, ctx, out, frames, clips)
-    shown = [(n, clip) for n, clip in enumerate(clips) if clip is not None and clip.artifact is not None]
-    if not shown:
-        raise StoryFailed("no segment has a clip; there is nothing to merge", hint="see report.json; rerun, or use "
-                          "--on-fail local")
     video = out / "story.mp4"
-    timeline = build_timeline(job, script, [(n, files["videos"][n]) for n, _ in shown])
-    from reelforge.pipelines.render import RenderJob
-
     t = time.monotonic()
-    await RenderJob(timeline, video, settings=job.settings).arun(ctx)
-    render_s = time.monotonic() - t
+    await asyncio.to_thread(ctx.store.export, merged, video)
+    export_s = time.monotonic() - t
     strongest = max(range(len(frames)), key=lambda i: frames[i].score)
     data = await asyncio.to_thread(ctx.store.read_bytes, frames[strongest].artifact)
     thumbs = await asyncio.to_thread(write_thumbnails, out, data, script.title)
     report = build_report(job, script, character, frames, clips, files, run, video, thumbs, strongest,
-                          {"render_s": round(render_s, 3), "total_s": round(time.monotonic() - started, 3)})
+                          {"export_s": round(export_s, 3), "total_s": round(time.monotonic() - started, 3)})
     await asyncio.to_thread(save_script, script, out / "script.yaml")
     await asyncio.to_thread(write_text, out / "report.json", report_json(report))
     return StoryResult(out, video, script, report, run)
@@ -83,12 +90,12 @@ def export_media(ctx: RuntimeContext, out: Path, frames: list[FrameChoice], clip
     return written
 
 
-def build_timeline(job: StoryJob, script: StoryScript, videos: list[tuple[int, Path]]) -> dict[str, Any]:
+def build_timeline(job: StoryJob, script: StoryScript, videos: list[tuple[int, str]]) -> dict[str, Any]:
     """The clips joined by cuts (or short crossfades), their own audio kept, captions from the dialogue."""
     clips = []
     for n, path in videos:
         segment = script.segments[n]
-        layers: list[dict[str, Any]] = [{"type": "video", "path": str(path), "fit": "cover"}]
+        layers: list[dict[str, Any]] = [{"type": "video", "path": path, "fit": "cover"}]
         if job.captions:
             layers += caption_layers(segment.dialogue, float(segment.duration))
         transition: dict[str, Any] | None = None
@@ -98,7 +105,7 @@ def build_timeline(job: StoryJob, script: StoryScript, videos: list[tuple[int, P
     clips[-1]["transition"] = None
     audio: dict[str, Any] = {"clip_audio": True}
     if job.music is not None:
-        audio["music"] = {"path": str(Path(job.music).resolve()), "volume": 0.35}
+        audio["music"] = {"path": "music", "volume": 0.35}  # the step's `music` input
     return {"canvas": {"aspect": job.aspect, "resolution": job.resolution, "fps": 24}, "clips": clips,
             "audio": audio, "output": {"format": "mp4", "quality": "standard"}}
 
@@ -201,14 +208,15 @@ def _frame_entry(choice: FrameChoice, path: Path) -> dict[str, Any]:
             "fallback": "local draft card" if choice.fallback else None}
 
 
-STAGES = {"writer.script": "script", "story.keyframe": "keyframes", "story.clip.veo": "clips",
-          "story.clip.local": "clips"}
+STAGES = {"writer.script": "script", "writer.draft": "script", "story.keyframe": "keyframes", "story.clip.veo": "clips",
+          "story.clip.local": "clips", "story.merge": "merge"}
 
 
 def stage_costs(run: RunReport) -> dict[str, dict[str, float]]:
     """Per stage: what its artifacts cost (cached ones at what they cost when made) and what this
     run paid."""
-    stages = {name: {"cost_usd": 0.0, "paid_usd": 0.0, "steps": 0} for name in ("script", "keyframes", "clips")}
+    stages = {name: {"cost_usd": 0.0, "paid_usd": 0.0, "steps": 0} for name in ("script", "keyframes", "clips",
+                                                                                "merge")}
     for outcome in run.outcomes.values():
         stage = stages[STAGES.get(outcome.step.kind, "clips")]
         stage["steps"] += 1

@@ -23,15 +23,16 @@ from typing import Any, ClassVar, Literal
 
 from reelforge.errors import InputError, ProviderUnavailable, ReelforgeError
 from reelforge.pipelines.job import CancelToken, EventSink, plan_job, run_job, subscribed
-from reelforge.runtime import Artifact, Outcome, Plan, Runner, RunOptions, RunReport, Step
+from reelforge.runtime import Artifact, Limits, Outcome, Plan, Runner, RunOptions, RunReport, Step
 from reelforge.runtime.context import RuntimeContext
 from reelforge.settings import Settings
 from reelforge.spec.story import FORMATS, StoryScript, dialogue_problems
 
-from .actions import Keyframe, StoryLocalClip, StoryVeoClip, WriteScript
+from .actions import DraftScript, Keyframe, MergeStory, StoryLocalClip, StoryVeoClip, WriteScript
 from .prompts import clip_prompt, frame_prompt
 
 OnFail = Literal["local", "skip", "fail"]
+LOCAL_LIMITS = Limits(max_concurrency=4, timeout_s=900, max_attempts=1)
 WRITER_DURATIONS = (4, 6, 8)  # what a written script may use: Veo's lengths, so it films on either provider
 
 
@@ -192,9 +193,12 @@ class StoryJob:
 
     def _runner(self, ctx: RuntimeContext) -> Runner:
         s = self.settings
-        actions: list[Any] = [WriteScript(), Keyframe(), StoryLocalClip(),
+        actions: list[Any] = [WriteScript(), DraftScript(), Keyframe(), StoryLocalClip(), MergeStory(),
                               StoryVeoClip(s.veo_poll_interval_s, s.veo_poll_max_interval_s, s.veo_max_wait_s)]
-        return Runner(actions={a.kind: a for a in actions}, context=ctx)
+        # One gate serves provider "local" in a run, whichever capability opens it first (keyframe
+        # cards or morph clips): limits that fit both, so a card waiting behind two morphs on a busy
+        # machine is not timed out at the image registry's 60 s.
+        return Runner(actions={a.kind: a for a in actions}, context=ctx, limits={"local": LOCAL_LIMITS})
 
     def _check_providers(self, ctx: RuntimeContext, *, writer: bool) -> None:
         from reelforge.providers.images import IMAGE_GENERATORS
@@ -245,10 +249,11 @@ class StoryJob:
                   "segments": self.segments, "format": self.format, "duration": self.duration,
                   "durations": list(self._durations()), "allow_dialogue": self.allow_dialogue,
                   "creature_language": self.creature_language, "style": self.style}
-        local = self.writer_name == "local"
+        if self.writer_name == "local":  # templates on this machine: a local step, no provider gate
+            return Step("script", DraftScript.kind, {**params, "writer_model": self.writer_model()},
+                        label=f"draft script: {params['idea'][:60]}")
         return Step("script", WriteScript.kind, params, self.writer_name, self.writer_model(),
-                    label=f"script: {params['idea'][:60]}",
-                    billing=None if local else ("1k_tokens", round(0.4 * self.segments + 1.0, 2)))
+                    label=f"script: {params['idea'][:60]}", billing=("1k_tokens", round(0.4 * self.segments + 1.0, 2)))
 
     def keyframe_step(self, script: StoryScript, character: CharacterRef, n: int, which: str, attempt: int,
                       needs: tuple[str, ...], provider: str | None = None) -> Step:
@@ -358,7 +363,7 @@ class StoryJob:
 
     async def arun(self, ctx: RuntimeContext, events: EventSink | None = None,
                    cancel: CancelToken | None = None) -> StoryResult:
-        from .finish import finish
+        from .finish import finish, merge_step
 
         started = time.monotonic()
         self.check()
@@ -372,8 +377,13 @@ class StoryJob:
                     script = self.script or await self._write(ctx, run, character)
                     await asyncio.to_thread(_write_script_early, self.output, script)
                     frames, clips = await self._film(ctx, run, script, character)
-                assert run.report is not None
-                return await finish(self, ctx, script, character, frames, clips, run.report, started)
+                    merge = merge_step(self, script, clips)
+                    await run.add([merge])
+                    merged = await run.result(merge.id)
+                    _raise_if_failed(merged, "merging the clips")
+                assert run.report is not None and merged.result is not None
+                return await finish(self, ctx, script, character, frames, clips, merged.result.artifacts[0],
+                                    run.report, started)
 
     async def _film(self, ctx: RuntimeContext, run: Any, script: StoryScript, character: CharacterRef
                     ) -> tuple[list[FrameChoice], list[ClipChoice | None]]:
