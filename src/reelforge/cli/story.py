@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -20,7 +19,7 @@ from reelforge.cli._common import check_choice, fail, print_warnings
 class _IdeaOrCommand(TyperGroup):
     """`reelforge story "IDEA" …` runs the whole thing; `write` and `make` are the two halves."""
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args.insert(0, "run")
         return super().resolve_command(ctx, args)

@@ -183,8 +183,8 @@ def palette(data: bytes, colours: int = 5) -> list[str]:
         rgb = np.asarray(img.convert("RGB").resize((128, 128)))
     pixels = rgb[subject_mask(rgb)].reshape(-1, 1, 3)
     quant = Image.fromarray(pixels.astype(np.uint8)).quantize(colours, method=Image.Quantize.MEDIANCUT)
-    counts = sorted(quant.getcolors() or [], reverse=True)
-    table = quant.getpalette() or []
+    counts: list[tuple[int, int]] = sorted(quant.getcolors() or [], reverse=True)  # type: ignore[arg-type]
+    table: list[int] = list(quant.getpalette() or [])
     return [f"#{table[3 * i]:02x}{table[3 * i + 1]:02x}{table[3 * i + 2]:02x}" for _, i in counts]
 
 

@@ -234,7 +234,7 @@ class StoryJob:
             return CharacterRef(label, profile.prompt_description, path, "file")
         from .characters import store_for
 
-        found = await asyncio.to_thread(store_for(ctx).get, name)
+        found = await asyncio.to_thread(store_for(ctx).get, str(name))
         first = found.images[0]
         image = Artifact(first.digest, first.media_type, 0)
         path_of = getattr(ctx.store, "path_of", None)
@@ -245,15 +245,16 @@ class StoryJob:
     # --- steps ---------------------------------------------------------------------------------
 
     def script_step(self, character: CharacterRef) -> Step:
-        params = {"idea": (self.idea or "").strip(), "character": character.name, "description": character.description,
+        idea = (self.idea or "").strip()
+        params: dict[str, Any] = {"idea": idea, "character": character.name, "description": character.description,
                   "segments": self.segments, "format": self.format, "duration": self.duration,
                   "durations": list(self._durations()), "allow_dialogue": self.allow_dialogue,
                   "creature_language": self.creature_language, "style": self.style}
         if self.writer_name == "local":  # templates on this machine: a local step, no provider gate
             return Step("script", DraftScript.kind, {**params, "writer_model": self.writer_model()},
-                        label=f"draft script: {params['idea'][:60]}")
+                        label=f"draft script: {idea[:60]}")
         return Step("script", WriteScript.kind, params, self.writer_name, self.writer_model(),
-                    label=f"script: {params['idea'][:60]}", billing=("1k_tokens", round(0.4 * self.segments + 1.0, 2)))
+                    label=f"script: {idea[:60]}", billing=("1k_tokens", round(0.4 * self.segments + 1.0, 2)))
 
     def keyframe_step(self, script: StoryScript, character: CharacterRef, n: int, which: str, attempt: int,
                       needs: tuple[str, ...], provider: str | None = None) -> Step:

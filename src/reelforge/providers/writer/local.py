@@ -95,7 +95,7 @@ def draft_script(idea: str, character: str, description: str = "", segments: int
     return StoryScript(title=title[:120],
                        logline=f"[draft] {title} — a {format} in {segments} beats, written from templates by the "
                                "offline draft writer; edit it or use a model writer.",
-                       format=format, draft=True,  # type: ignore[arg-type]
+                       format=format, draft=True,
                        characters=[ScriptCharacter(name=character, description=description)],
                        allow_dialogue=allow_dialogue, creature_language=creature_language, style=style,
                        segments=rows)

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["characters"], dependencies=[Depends(requ
                    responses={400: {"description": "the body is not well-formed (JSON or multipart)"},
                               401: {"description": "a valid API key is required"},
                               422: {"model": SpecProblem, "description": "invalid request; each problem names its field"}})
-NOT_FOUND = {404: {"description": "no such character"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such character"}}
 MAX_IMAGES = 8
 CHUNK = 1 << 20
 
