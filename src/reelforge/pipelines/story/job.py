@@ -562,3 +562,18 @@ def _write_script_early(output: Path, script: StoryScript) -> None:
 
 def report_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2, default=str)
+
+
+def story(idea: str | None = None, output: str | Path = "story", *, character: str | None = None,
+          script: StoryScript | str | Path | None = None, settings: Settings | None = None,
+          **options: Any) -> StoryResult:
+    """Make a story from Python: `reelforge.story("Floof finds a box", "out/", character="Floof")`,
+    or from a script file: `reelforge.story(script="script.yaml", output="out/", character="Floof")`."""
+    from reelforge.settings import get_settings
+
+    from .script import load_script
+
+    if isinstance(script, str | Path):
+        script = load_script(Path(script))
+    return StoryJob(Path(output), settings or get_settings(), idea=idea, script=script, character=character,
+                    **options).run()
