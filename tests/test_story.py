@@ -97,13 +97,22 @@ def test_offline_four_segment_story(tmp_path: Path) -> None:
 
 
 def test_a_drifting_keyframe_is_drawn_again_a_bounded_number_of_times(tmp_path: Path) -> None:
+    import subprocess
+
+    from reelforge.ffmpeg.binary import ffmpeg_path
+
     character = character_png(tmp_path / "floof.png")
+    music = tmp_path / "music.wav"
+    subprocess.run([ffmpeg_path(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=300:duration=3", str(music)],
+                   check=True)
     script = StoryScript(title="One beat", characters=[ScriptCharacter(name="Floof")],
                          segments=[Segment(scene="a room", action="Floof waves", first_frame="Floof standing",
                                            last_frame="Floof waving", duration=1)])
     job = StoryJob(tmp_path / "out", settings(tmp_path), script=script, character=str(character),
-                   min_consistency=0.99, max_regenerations=1)
-    report = job.run().report
+                   min_consistency=0.99, max_regenerations=1, music=music)
+    result = job.run()
+    report = result.report
+    assert [s.kind for s in probe(result.video).streams] == ["video", "audio"]  # the music bed under silent morphs
     first = report["segments"][0]["first_frame"]
     assert [a["step"] for a in first["attempts"]] == ["s01-first", "s01-first-r1"]
     assert first["consistency"] == max(a["score"] for a in first["attempts"])
