@@ -26,7 +26,9 @@ class _IdeaOrCommand(TyperGroup):
 
 
 story_app = typer.Typer(cls=_IdeaOrCommand, no_args_is_help=True, help="An idea and a character → a script of "
-                        "segments → chained keyframes → clips → a merged video and thumbnails.")
+                        "segments → chained keyframes → clips → a merged video and thumbnails. All at once: "
+                        "reelforge story \"IDEA\" --character NAME -o OUT/ (same options as write + make, "
+                        "--dry-run, --budget); or the two halves below.")
 characters_app = typer.Typer(no_args_is_help=True, help="The character library (names, images, profiles).")
 
 Character = Annotated[str | None, typer.Option("--character", "-c", help="A library character (`reelforge characters "

@@ -57,8 +57,8 @@ class WriteScript:
     async def run(self, ctx: StepContext) -> ActionResult:
         script = await ctx.provider.write(script_request(ctx.params))
         assert isinstance(script, StoryScript)
-        if script.format != ctx.params["format"]:  # a model may forget; the format is the user's choice
-            script = script.model_copy(update={"format": ctx.params["format"]})
+        # the format is the user's choice and `draft` marks the template writer only, whatever a model says
+        script = script.model_copy(update={"format": ctx.params["format"], "draft": False})
         return ActionResult([StepOutput(script.model_dump_json().encode(), "application/json")],
                             meta={"draft": script.draft, "writer_model": getattr(ctx.provider, "model", "")})
 
