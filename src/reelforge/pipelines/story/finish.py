@@ -178,8 +178,8 @@ def build_report(job: StoryJob, script: StoryScript, character: CharacterRef, fr
                 "model": clip.model, "step": clip.step_id, "cost_usd": clip.cost_usd,
                 "fallback": "local morph" if clip.fallback else None, "error": clip.error,
                 "skipped": clip.artifact is None},
-            "cost_usd": round(_step_cost(run, first.step_id if n == 0 else None) + _step_cost(run, last.step_id)
-                              + (clip.cost_usd if clip else 0.0), 6),
+            "cost_usd": round((_frame_cost(run, first) if n == 0 else 0.0) + _frame_cost(run, last)
+                              + _clip_cost(run, clip), 6),
         })
     return {
         "title": script.title, "format": script.format, "draft": script.draft,
@@ -224,6 +224,17 @@ def stage_costs(run: RunReport) -> dict[str, dict[str, float]]:
         if outcome.result is not None:
             stage["cost_usd"] = round(stage["cost_usd"] + outcome.result.cost_usd, 6)
     return stages
+
+
+def _frame_cost(run: RunReport, choice: FrameChoice) -> float:
+    """Every draw of the keyframe (redraws and a local stand-in included)."""
+    steps = {a["step"] for a in choice.attempts} | {choice.step_id}
+    return sum(_step_cost(run, sid) for sid in steps)
+
+
+def _clip_cost(run: RunReport, clip: ClipChoice | None) -> float:
+    """The clip as delivered (Veo bills delivered seconds only: a filtered attempt costs nothing)."""
+    return 0.0 if clip is None else _step_cost(run, clip.step_id)
 
 
 def _step_cost(run: RunReport, step_id: str | None) -> float:
