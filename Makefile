@@ -30,6 +30,7 @@ docs: $(STAMP)  ## regenerate the spec references in docs/ from the schemas
 	$(BIN)/python -m reelforge.spec.docs overlay > docs/overlay.md
 	$(BIN)/python -m reelforge.spec.docs backgrounds > docs/backgrounds.md
 	$(BIN)/python -m reelforge.spec.docs scenes > docs/scenes-spec.md
+	$(BIN)/python -m reelforge.spec.docs story > docs/story-script.md
 
 bench: $(STAMP)  ## side-by-side render and cut-out benchmarks (see BENCHMARKS.md; about 25 minutes)
 	$(BIN)/python -m pip install -q -e '.[bench]'

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "clip", "cutout", "cutout_files", "load_timeline", "probe", "render", "render_frame"]
+__all__ = ["__version__", "clip", "cutout", "cutout_files", "load_timeline", "probe", "render", "render_frame",
+           "story"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from reelforge.ffmpeg.probe import probe
     from reelforge.pipelines.clip import clip
     from reelforge.pipelines.cutout import cutout, cutout_files
+    from reelforge.pipelines.story import story
     from reelforge.render.api import render, render_frame
     from reelforge.spec.loader import load_timeline
 
@@ -26,6 +28,7 @@ _LAZY = {
     "cutout": "reelforge.pipelines.cutout",
     "clip": "reelforge.pipelines.clip",
     "cutout_files": "reelforge.pipelines.cutout",
+    "story": "reelforge.pipelines.story",
 }
 
 

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     gemini_vision_model: str = Field(default="gemini-2.5-flash", description="Gemini model that answers vision questions.")
     openai_vision_model: str = Field(default="gpt-4o-mini", description="Chat model with image input (OpenAI, or a "
                                      "local server such as Ollama/vLLM at openai_base_url).")
+    # --- writers (story scripts): model ids; base URLs are the image ones ---------------------
+    gemini_writer_model: str = Field(default="gemini-2.5-flash", description="Gemini model that writes scripts.")
+    openai_writer_model: str = Field(default="gpt-4o-mini", description="Chat model that writes scripts (OpenAI, or "
+                                     "a local server such as Ollama/vLLM at openai_base_url).")
+    writer_provider: str = Field(default="local", description="Writer used when none is named (local = draft).")
 
     # --- video (clip): Veo over the Gemini API or Vertex AI, and the local motion engine ---------
     veo_base_url: str | None = Field(default=None, description="Veo API base URL; default: gemini_base_url, else "

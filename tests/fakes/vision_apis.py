@@ -132,10 +132,15 @@ class FakeOpenAIChat(Served):
         if unknown:
             return self._error(400, f"Unrecognized request argument supplied: {unknown[0]}", "invalid_request_error",
                                "unknown_parameter")
-        for part in body["messages"][0]["content"]:
-            if part["type"] not in ("text", "image_url") or (
-                    part["type"] == "image_url" and not part["image_url"]["url"].startswith("data:image/")):
-                return self._error(400, "Invalid content part", "invalid_request_error")
+        for message in body["messages"]:
+            if message.get("role") not in ("system", "user", "assistant"):
+                return self._error(400, f"Invalid role {message.get('role')!r}", "invalid_request_error")
+            if isinstance(message.get("content"), str):  # plain text content (system prompts, writers)
+                continue
+            for part in message["content"]:
+                if part["type"] not in ("text", "image_url") or (
+                        part["type"] == "image_url" and not part["image_url"]["url"].startswith("data:image/")):
+                    return self._error(400, "Invalid content part", "invalid_request_error")
         if (body.get("response_format") or {}).get("type") != "json_schema":
             return self._error(400, "response_format json_schema expected by this fake", "invalid_request_error")
         if mode == "429":
@@ -156,4 +161,5 @@ class FakeOpenAIChat(Served):
                      "usage": {"prompt_tokens": 900, "completion_tokens": 50, "total_tokens": 950}}, {}
 
     def images_sent(self, index: int = -1) -> int:
-        return sum(1 for p in self.calls[index]["messages"][0]["content"] if p["type"] == "image_url")
+        content = self.calls[index]["messages"][0]["content"]
+        return 0 if isinstance(content, str) else sum(1 for p in content if p["type"] == "image_url")

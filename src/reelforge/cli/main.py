@@ -17,7 +17,7 @@ app = typer.Typer(
     name="reelforge", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     help="Turn specs, images and clips into finished videos (one FFmpeg run per render).",
 )
-SCHEMAS = ("timeline", "text", "overlay", "scenes")
+SCHEMAS = ("timeline", "text", "overlay", "scenes", "story")
 
 
 def _version(value: bool) -> None:
@@ -372,6 +372,10 @@ def _register_subcommands() -> None:
     from reelforge.cli.clip import clip as clip_command
 
     app.command("clip")(clip_command)
+    from reelforge.cli.story import characters_app, story_app
+
+    app.add_typer(story_app, name="story")
+    app.add_typer(characters_app, name="characters")
     app.add_typer(cutout_cli.models_app, name="models")
     register_generation(app)
     from reelforge.cli import jobs as jobs_cli

@@ -33,6 +33,7 @@ REGISTRIES: dict[str, str] = {
     "cutout": "reelforge.providers.cutout.registry:CUTOUTS",
     "vision": "reelforge.providers.vision:VISION",
     "video": "reelforge.providers.video:VIDEO_GENERATORS",
+    "writer": "reelforge.providers.writer:WRITERS",
 }
 
 

@@ -156,7 +156,7 @@ def _first_use_lock(url: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-HEAD = "0004"
+HEAD = "0005"
 MIGRATION_LOCK_KEY = 0x7265656C  # "reel": the advisory lock PostgreSQL migrations take
 
 

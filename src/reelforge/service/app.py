@@ -18,7 +18,7 @@ from reelforge.service import errors
 from reelforge.service.executor import InProcessExecutor
 from reelforge.service.fetch import GuardedDownloader
 from reelforge.service.live_views import LiveViews
-from reelforge.service.routes import health, jobs, ui, uploads
+from reelforge.service.routes import characters, health, jobs, ui, uploads
 from reelforge.service.security import BodyLimit
 from reelforge.service.store import JobStore
 from reelforge.settings import Settings
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None,
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(uploads.router)
+    app.include_router(characters.router)
     app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     if settings.cors_list():

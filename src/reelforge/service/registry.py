@@ -261,6 +261,67 @@ def build_clip(spec: ClipSpec, options: JobOptions, settings: Settings, workdir:
                    budget_usd=options.budget_usd, refresh=tuple(options.refresh))
 
 
+# --- story -------------------------------------------------------------------------------------
+
+class StorySpec(BaseModel):
+    """An idea (or a script) and a character → a merged video, thumbnails and a report (`reelforge story`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    idea: str | None = Field(None, max_length=2000, description="The idea; the writer writes the script.")
+    script: dict[str, Any] | None = Field(None, description="A script instead of an idea (`reelforge schema story`).")
+    character: str | None = Field(None, max_length=80, description="A character of the library (GET /v1/characters).")
+    character_image: str | None = Field(None, description="Or the character's picture (upload:, job: or a URL).")
+    description: str = Field("", max_length=1200, description="With character_image: what the character looks like.")
+    segments: int = Field(4, ge=1, le=20, description="How many segments the writer writes.")
+    format: Literal["story", "daily-character", "meme", "music-video"] = "story"
+    duration: int = Field(8, ge=1, le=60, description="Seconds per segment the writer uses.")
+    allow_dialogue: bool = False
+    creature_language: str | None = Field(None, max_length=120)
+    style: str = Field("", max_length=400)
+    writer: Literal["local", "gemini", "openai"] | None = Field(None, description="Default REELFORGE_WRITER_PROVIDER.")
+    image_provider: str = Field("local", description="Keyframes: local (draft cards), gemini, …")
+    video_provider: Literal["veo", "local"] | None = Field(None, description="Default REELFORGE_VIDEO_PROVIDER.")
+    video_model: str | None = None
+    aspect: Literal["16:9", "9:16"] = "16:9"
+    resolution: Literal["720p", "1080p", "4k"] = "720p"
+    transition: Literal["cut", "crossfade"] = "cut"
+    captions: bool = True
+    music: str | None = Field(None, description="A music bed (upload:, job: or a URL).")
+    on_fail: Literal["local", "skip", "fail"] = "local"
+
+
+def validate_story(doc: Any) -> StorySpec:
+    from reelforge.spec.loader import validate_model
+    from reelforge.spec.story import StoryScript
+
+    spec = validate_model(StorySpec, doc, what="story spec")
+    if (spec.idea is None) == (spec.script is None):
+        raise SpecError("give an idea or a script (one of them)", problems=[("idea", None, "set idea or script")])
+    if spec.character is None and spec.character_image is None and spec.script is None:
+        raise SpecError("no character", problems=[("character", None, "name a library character or give "
+                                                                       "character_image")])
+    if spec.script is not None:
+        validate_model(StoryScript, spec.script, what="story script", prefix=("script",))
+    return spec
+
+
+def build_story(spec: StorySpec, options: JobOptions, settings: Settings, workdir: Path) -> Any:
+    from reelforge.pipelines.story import StoryJob
+    from reelforge.spec.story import StoryScript
+
+    script = StoryScript.model_validate(spec.script) if spec.script is not None else None
+    return StoryJob(_out(workdir), settings, idea=spec.idea, script=script, character=spec.character,
+                    character_image=Path(spec.character_image) if spec.character_image else None,
+                    description=spec.description, segments=spec.segments, format=spec.format,
+                    duration=spec.duration, allow_dialogue=spec.allow_dialogue,
+                    creature_language=spec.creature_language, style=spec.style, writer=spec.writer,
+                    image_provider=spec.image_provider, video_provider=spec.video_provider,
+                    video_model=spec.video_model, aspect=spec.aspect, resolution=spec.resolution,
+                    transition=spec.transition, captions=spec.captions,
+                    music=Path(spec.music) if spec.music else None, on_fail=spec.on_fail,
+                    budget_usd=options.budget_usd, refresh=tuple(options.refresh))
+
+
 def _kinds() -> dict[str, JobKind]:
     from reelforge.spec.scenes import ScenesSpec
     from reelforge.spec.timeline import Timeline
@@ -281,6 +342,8 @@ def _kinds() -> dict[str, JobKind]:
                 "per product.", ProductShotsSpec, build_product_shots, ("video",)),
         JobKind("clip", "Clip", "A video clip from a prompt, frames or references (Veo or local motion).", ClipSpec,
                 build_clip, ("image", "last_frame", "refs.*", "extend")),
+        JobKind("story", "Story", "An idea and a character → script, chained keyframes, clips, merged video and "
+                "thumbnails.", StorySpec, build_story, ("character_image", "music"), validate_story),
     ]
     return {k.kind: k for k in kinds}
 

@@ -218,12 +218,43 @@ scenes:
 """
 
 
+STORY_HEADER = """\
+# Story script reference
+
+Generated from the schema by `make docs` (`python -m reelforge.spec.docs story`); do not edit by hand.
+`reelforge schema story` prints the same schema as JSON Schema; the writers (Gemini, OpenAI-compatible)
+are held to it. How a story is made (keyframes, chaining, clips, costs, resume): [story.md](story.md).
+
+```yaml
+title: Floof and the mysterious box
+logline: A curious furball finds a box that answers back.
+format: daily-character      # story | daily-character | meme | music-video
+characters:
+  - name: Floof              # the library character in every keyframe
+    description: a round orange furball with big black eyes
+allow_dialogue: false
+creature_language: soft and high-pitched
+style: soft 3D animation, warm morning light
+segments:
+  - scene: Floof's sunny living room
+    action: Floof notices the box and creeps closer
+    camera: slow push-in
+    first_frame: Floof on the rug, ears up, the box in the corner
+    last_frame: Floof nose to nose with the box   # = segment 2's first frame
+    sounds: [curious squeak]
+    duration: 8              # the video provider's allowed values (Veo: 4, 6, 8)
+```
+"""
+
+
 def render_markdown(name: str = "timeline") -> str:
     if name == "backgrounds":
         return _backgrounds_markdown()
     schema = json_schema(name)
-    title = {"timeline": "Timeline", "text": "Style", "overlay": "OverlayJob", "scenes": "ScenesSpec"}[name]
-    header = {"timeline": HEADER, "text": TEXT_HEADER, "overlay": OVERLAY_HEADER, "scenes": SCENES_HEADER}[name]
+    title = {"timeline": "Timeline", "text": "Style", "overlay": "OverlayJob", "scenes": "ScenesSpec",
+             "story": "StoryScript"}[name]
+    header = {"timeline": HEADER, "text": TEXT_HEADER, "overlay": OVERLAY_HEADER, "scenes": SCENES_HEADER,
+              "story": STORY_HEADER}[name]
     parts = [header, *_model(title, schema)]
     for sub_name, sub in schema.get("$defs", {}).items():
         parts += _model(sub_name, sub)

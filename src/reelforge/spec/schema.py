@@ -29,4 +29,11 @@ def json_schema(name: str) -> dict[str, Any]:
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["title"] = "reelforge scenes"
         return schema
+    if name == "story":
+        from reelforge.spec.story import StoryScript
+
+        schema = StoryScript.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = "reelforge story script"
+        return schema
     raise KeyError(name)
