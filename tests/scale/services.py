@@ -37,6 +37,15 @@ def free_port() -> int:
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
     """A key prefix of this test's own in the real Redis; its keys are deleted afterwards."""
+    yield from own_redis_prefix()
+
+
+@pytest.fixture(scope="module")
+def module_redis_prefix() -> Iterator[str]:
+    yield from own_redis_prefix()
+
+
+def own_redis_prefix() -> Iterator[str]:
     try:
         import redis
     except ImportError:
@@ -59,6 +68,15 @@ def redis_prefix() -> Iterator[str]:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database (SQLAlchemy URL), dropped after the test."""
+    yield from own_database()
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url() -> Iterator[str]:
+    yield from own_database()
+
+
+def own_database() -> Iterator[str]:
     try:
         import psycopg
     except ImportError:

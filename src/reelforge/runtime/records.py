@@ -155,7 +155,8 @@ def _first_use_lock(url: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-HEAD = "0004"
+HEAD = "0006"
+_MIGRATION_LOCK = 0x7265656C  # "reel": the advisory lock id of migrations on PostgreSQL
 
 
 def migrate(engine: Engine) -> None:
@@ -174,6 +175,14 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", "reelforge.runtime:migrations")
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # workers and the service starting at once on an empty database take turns: without
+            # this they raced to create alembic_version ("duplicate key … pg_type_typname")
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+            current = MigrationContext.configure(connection).get_current_revision()
+            if current == HEAD:
+                return
+            has_runs = sa_inspect(connection).has_table("runs")
         config.attributes["connection"] = connection
         if current is None and has_runs:
             command.stamp(config, "0001")
