@@ -68,7 +68,9 @@ class Deployment:
         return f"http://127.0.0.1:{self.port}"
 
     def start_server(self, timeout: float = 60) -> None:
-        self.server = Process([sys.executable, "-m", "reelforge", "serve", "--port", str(self.port)], self.env,
+        # a data folder of its own, as on another machine: outputs come from the S3 store
+        env = {**self.env, "REELFORGE_DATA_DIR": str(self.root / "serve-data")}
+        self.server = Process([sys.executable, "-m", "reelforge", "serve", "--port", str(self.port)], env,
                               self.root / "serve.log")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

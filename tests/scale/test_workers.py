@@ -11,6 +11,8 @@ Redis (broker and shared limits), PostgreSQL (jobs, records, step leases) and an
 from __future__ import annotations
 
 import collections
+import io
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.fakes.image_apis import FakeImageAPI
 from tests.scale.deployment import Deployment
@@ -47,7 +50,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, fake: FakeImageAPI, mod
     d = _deployment(tmp_path_factory.mktemp("deployment"), fake, module_redis_prefix, module_postgres_url,
                     s3_endpoint)
     try:
-        workers = [d.start_worker(3), d.start_worker(3)]
+        workers = [d.start_worker(3, "--log-format", "json"), d.start_worker(3)]
         d.start_server()
         for worker in workers:
             d.wait_ready(worker)
@@ -70,6 +73,11 @@ def test_identical_scenes_at_once_cost_one_call_each_and_cancel_reaches_the_work
     twins = [deployment.submit("image", spec), deployment.submit("image", spec)]
     done = deployment.wait_all(twins, timeout=60)
     assert [j["status"] for j in done.values()] == ["succeeded", "succeeded"]
+    # the service has its own data folder: the outputs come from the S3 store (a redirect)
+    first = done[twins[0]]["artifacts"][0]
+    got = httpx.get(f"{deployment.url}{first['url']}", follow_redirects=True, timeout=30)
+    assert got.status_code == 200 and got.content.startswith(b"\x89PNG") and len(got.content) == first["size"]
+    assert Image.open(io.BytesIO(got.content)).size == (64, 36)  # the fake's image
     assert collections.Counter(p for p in fake.prompts() if p in scenes) == {s: 1 for s in scenes}
     # a long job, cancelled once its worker has started calling the provider
     many = [f"a slow harbour, frame {i}" for i in range(30)]
@@ -89,6 +97,8 @@ def test_identical_scenes_at_once_cost_one_call_each_and_cancel_reaches_the_work
     ping = subprocess.run([sys.executable, "-m", "reelforge", "worker", "--ping"], env=deployment.env,
                           capture_output=True, text=True, timeout=60)
     assert ping.returncode == 0 and ping.stdout.count(": pong") == 2, ping.stdout + ping.stderr
+    lines = [json.loads(line) for line in deployment.workers[0].text().splitlines() if line.strip()]
+    assert any(" ready." in entry["event"] for entry in lines)  # --log-format json: every line is JSON
 
 
 def test_twenty_jobs_on_two_workers_one_killed_mid_run(deployment: Deployment, fake: FakeImageAPI) -> None:

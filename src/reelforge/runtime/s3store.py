@@ -139,6 +139,22 @@ class S3ArtifactStore:
                                Body=json.dumps(result.to_dict(), indent=1).encode(),
                                ContentType="application/json")
 
+    # --- named manifests (a job's outputs, for a service on another machine) ------------------
+    def put_manifest(self, name: str, data: Any) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key("manifests", f"{name}.json"),
+                               Body=json.dumps(data).encode(), ContentType="application/json")
+
+    def get_manifest(self, name: str) -> Any:
+        from botocore.exceptions import ClientError
+
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self._key("manifests", f"{name}.json"))["Body"]
+            return json.loads(body.read())
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
     def ping(self) -> None:
         """Raise unless the bucket answers (readiness checks)."""
         self.client.head_bucket(Bucket=self.bucket)

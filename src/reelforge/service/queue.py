@@ -141,6 +141,22 @@ class CeleryExecutor(InProcessExecutor):
 
         return iterate()
 
+    def remote_outputs(self, job_id: str) -> list[dict[str, Any]] | None:
+        """The outputs a worker stored in the S3 artifact store (None with a local store)."""
+        get_manifest = getattr(self.ctx.store, "get_manifest", None)
+        return None if get_manifest is None else get_manifest(f"jobs/{job_id}")
+
+    def remote_url(self, job_id: str, name: str) -> str | None:
+        """A presigned URL of one stored output, or None when there is no such output."""
+        for entry in self.remote_outputs(job_id) or []:
+            if entry["name"] == name:
+                from reelforge.runtime.artifacts import Artifact
+
+                url: str = self.ctx.store.presigned_url(Artifact.from_dict(entry["artifact"]),  # type: ignore[attr-defined]
+                                                        self.settings.storage_url_expiry_s)
+                return url
+        return None
+
     def ping_broker(self) -> None:
         with self.celery.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, timeout=3)

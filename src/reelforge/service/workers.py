@@ -29,7 +29,9 @@ from reelforge.logging import get_logger
 from reelforge.runtime.context import RuntimeContext
 from reelforge.service.executor import Channel, InProcessExecutor, Progress
 from reelforge.service.fetch import GuardedDownloader
+from reelforge.service.files import list_artifacts
 from reelforge.service.queue import QUEUES, TASK, cancel_key, make_celery, redis_client
+from reelforge.service.schemas import media_type_of
 from reelforge.service.store import FINISHED, JobStore
 from reelforge.settings import Settings
 
@@ -104,10 +106,28 @@ class WorkerExecutor(InProcessExecutor):
         watcher = self._watchers.pop(job_id, None)
         if watcher is not None:
             watcher.cancel()
+        if status == "succeeded" and hasattr(self.ctx.store, "put_manifest"):
+            try:  # before the job says succeeded, so a service elsewhere can always serve them
+                await asyncio.to_thread(self._store_outputs, job_id)
+            except Exception as exc:
+                log.exception("storing the job's outputs failed", job=job_id)
+                status, error, hint = "failed", f"storing the outputs failed: {exc}", "check the S3 store, then resume"
         await super()._finalize(job_id, status, error, hint, progress)
         await asyncio.to_thread(self.store.update, job_id, lease_until=None)
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self.redis.delete, cancel_key(self.ctx.settings, job_id))
+
+
+    def _store_outputs(self, job_id: str) -> None:
+        """Put the job's output files in the artifact store, with a manifest by name."""
+        out = self.workdir(job_id) / "out"
+        entries = []
+        for path in list_artifacts(out):
+            media_type = media_type_of(path)
+            artifact = self.ctx.store.put_file(path, media_type)
+            entries.append({"name": path.relative_to(out).as_posix(), "size": artifact.size,
+                            "media_type": media_type, "artifact": artifact.to_dict()})
+        self.ctx.store.put_manifest(f"jobs/{job_id}", entries)  # type: ignore[attr-defined]
 
 
 class WorkerRuntime:
@@ -171,6 +191,7 @@ def _configure_stdlib_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    logging.captureWarnings(True)  # Python warnings become log lines too (JSON when asked)
 
 
 def worker_name() -> str:
@@ -186,7 +207,8 @@ def run_worker(settings: Settings, *, concurrency: int, queues: list[str]) -> No
     register_tasks(app, runtime)
     log.info("worker starting", worker=name, queues=queues, concurrency=concurrency)
     try:
-        app.worker_main(["worker", "--pool=threads", f"--concurrency={concurrency}", f"--queues={','.join(queues)}",
+        quiet = ["--quiet"] if settings.log_format == "json" else []  # no ASCII banner among JSON lines
+        app.worker_main([*quiet, "worker", "--pool=threads", f"--concurrency={concurrency}", f"--queues={','.join(queues)}",
                          f"--hostname={name}", "--loglevel=INFO", "--without-mingle", "--without-gossip"])
     finally:
         runtime.close()
