@@ -96,8 +96,9 @@ class Settings(BaseSettings):
                                   "the broker URL when it is a redis:// URL.")
     redis_prefix: str = Field(default="reelforge", description="Prefix of every Redis key reelforge writes.")
     task_visibility_s: float = Field(
-        default=3600, gt=0, description="A job taken by a worker that dies is given to another worker after "
-                                        "this long (the Redis transport's visibility timeout).")
+        default=300, gt=0, description="A job taken by a worker that dies is given to another worker after "
+                                       "this long (the Redis transport's visibility timeout; a live job's "
+                                       "message re-delivered meanwhile is put back, so short is safe).")
     job_lease_s: float = Field(
         default=30, gt=0, description="A worker renews the lease on the job it runs every third of this; a "
                                       "job whose lease lapsed is taken over by the next delivery.")

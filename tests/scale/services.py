@@ -7,6 +7,7 @@ REELFORGE_REQUIRE_SERVICES=1 (CI), where an unreachable server fails the test in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -97,6 +98,12 @@ def own_database() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3 server on a free port of 127.0.0.1 (stopped after the module)."""
+    with moto_server() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
     try:
         import moto.server  # noqa: F401
     except ImportError:

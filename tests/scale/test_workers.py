@@ -101,6 +101,21 @@ def test_identical_scenes_at_once_cost_one_call_each_and_cancel_reaches_the_work
     assert any(" ready." in entry["event"] for entry in lines)  # --log-format json: every line is JSON
 
 
+def test_jobs_submit_direct_enqueues_without_the_server(deployment: Deployment, fake: FakeImageAPI,
+                                                        tmp_path: Path) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"prompt": "a blue tram in fog", "provider": "gemini"}), encoding="utf-8")
+    cli = [sys.executable, "-m", "reelforge", "jobs", "submit", "image", str(spec), "--direct"]
+    done = subprocess.run([*cli, "--wait"], env=deployment.env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "succeeded" in done.stdout, done.stdout + done.stderr
+    job = deployment.job(done.stdout.split()[0])
+    assert job["status"] == "succeeded" and len(job["artifacts"]) == 1
+    assert fake.prompts().count("a blue tram in fog") == 1
+    spec.write_text(json.dumps({"prompt": "x", "count": 0}), encoding="utf-8")
+    refused = subprocess.run(cli, env=deployment.env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "spec.count" in refused.stderr
+
+
 def test_twenty_jobs_on_two_workers_one_killed_mid_run(deployment: Deployment, fake: FakeImageAPI) -> None:
     prompts = [[f"job {j} scene {s}: a red kite over dunes" for s in range(2)] for j in range(20)]
     ids = [deployment.submit("image", {"prompt": p[0], "more_prompts": p[1:], "provider": "gemini"})

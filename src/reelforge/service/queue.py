@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from reelforge.logging import get_logger
@@ -81,6 +82,37 @@ def redis_client(settings: Settings) -> Any:
     return redis.Redis.from_url(url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5)
 
 
+def enqueue_direct(settings: Settings, kind: str, spec: dict[str, Any], options: dict[str, Any],
+                   base: Path) -> str:
+    """Submit a job straight to the database and the broker, without a server (`reelforge jobs
+    submit --direct`): validated as the API validates it; local files the spec names are put in
+    the artifact store as uploads first. Returns the job id."""
+    from reelforge.runtime.s3store import open_artifact_store
+    from reelforge.service.errors import options_problem
+    from reelforge.service.refs import check_references, references
+    from reelforge.service.registry import get_kind
+    from reelforge.service.schemas import media_type_of
+
+    entry = get_kind(kind)
+    store = JobStore(settings.database)
+    try:
+        artifacts = open_artifact_store(settings)
+        for container, key, _where, value in references(spec, entry.path_fields):
+            path = (base / value).expanduser()
+            if not value.startswith(("upload:", "job:", "http://", "https://", "sample:")) and path.is_file():
+                artifact = artifacts.put_file(path, media_type_of(path))
+                container[key] = f"upload:{store.add_upload(path.name, artifact.media_type, artifact.size, artifact.digest).id}"
+        check_references(spec, entry.path_fields, store, settings.data_dir)
+        entry.parse(spec)
+        chosen = options_problem(options)
+        row = store.create(kind, spec, chosen.model_dump(exclude_defaults=True))
+        store.add_events(row.id, [StoredEvent(1, "job.status", {"status": "queued"}, time.time())])
+        make_celery(settings).send_task(TASK, args=[row.id], queue=queue_for(kind, settings))
+        return row.id
+    finally:
+        store.engine.dispose()
+
+
 class CeleryExecutor(InProcessExecutor):
     """The service's executor with workers elsewhere: submit enqueues, cancel reaches the worker
     through Redis, events are read back from the database."""
@@ -92,6 +124,7 @@ class CeleryExecutor(InProcessExecutor):
         self.settings = ctx.settings
         self.celery = make_celery(self.settings)
         self.redis = redis_client(self.settings)
+        self._manifests: dict[str, list[dict[str, Any]]] = {}
 
     async def start(self) -> None:
         """Nothing runs here; jobs a dead worker left are taken over by the next delivery."""
@@ -142,9 +175,19 @@ class CeleryExecutor(InProcessExecutor):
         return iterate()
 
     def remote_outputs(self, job_id: str) -> list[dict[str, Any]] | None:
-        """The outputs a worker stored in the S3 artifact store (None with a local store)."""
+        """The outputs a worker stored in the S3 artifact store (None with a local store).
+        A finished job's manifest never changes: it is read once."""
         get_manifest = getattr(self.ctx.store, "get_manifest", None)
-        return None if get_manifest is None else get_manifest(f"jobs/{job_id}")
+        if get_manifest is None:
+            return None
+        if job_id not in self._manifests:
+            found = get_manifest(f"jobs/{job_id}")
+            if found is None:
+                return None
+            if len(self._manifests) > 10_000:
+                self._manifests.clear()
+            self._manifests[job_id] = found
+        return self._manifests[job_id]
 
     def remote_url(self, job_id: str, name: str) -> str | None:
         """A presigned URL of one stored output, or None when there is no such output."""

@@ -144,7 +144,8 @@ class JobStore:
                                                    (JobRow.status == "queued") | lapsed)
                               .values(status="running", worker=worker, attempts=row.attempts + 1,
                                       lease_until=at + dt.timedelta(seconds=lease_s), started_at=at,
-                                      finished_at=None, error=None, hint=None))
+                                      finished_at=None, error=None, hint=None)
+                              .execution_options(synchronize_session=False))  # `row` stays as it was
             s.commit()
             return getattr(taken, "rowcount", 0) == 1, row
 

@@ -197,7 +197,7 @@ async def artifact(request: Request, job_id: str, name: str,
     if path is None and getattr(s.executor, "remote_url", None) is not None:
         url = await asyncio.to_thread(s.executor.remote_url, job_id, name)
         if url is not None:  # made by a worker on another machine: straight from the S3 store
-            return RedirectResponse(url, status_code=307)  # type: ignore[return-value]
+            return RedirectResponse(url, status_code=307)
     if path is None:
         raise HTTPException(404, "no such artifact")
     return FileResponse(path, media_type=media_type_of(path), filename=path.name,
