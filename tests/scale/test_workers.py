@@ -26,7 +26,7 @@ from PIL import Image
 
 from tests.fakes.image_apis import FakeImageAPI
 from tests.scale.deployment import Deployment
-from tests.scale.services import make_bucket
+from tests.scale.services import make_bucket, unavailable
 
 LIMITS = {"gemini": {"max_concurrency": 4, "rpm": 0, "max_attempts": 1}}  # a 429 would fail the job
 
@@ -47,6 +47,10 @@ def _deployment(tmp_path: Path, fake: FakeImageAPI, redis_prefix: str, postgres_
 def deployment(tmp_path_factory: pytest.TempPathFactory, fake: FakeImageAPI, module_redis_prefix: str,
                module_postgres_url: str, s3_endpoint: str) -> Iterator[Deployment]:
     """One deployment for the module; the test that kills a worker runs last."""
+    try:
+        import celery  # noqa: F401
+    except ImportError:
+        unavailable("Celery is missing: pip install 'reelforge[scale]'")
     d = _deployment(tmp_path_factory.mktemp("deployment"), fake, module_redis_prefix, module_postgres_url,
                     s3_endpoint)
     try:
