@@ -8,6 +8,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 reelforge
+# the cut-out model is installed at build time where the unprivileged user can read it
+ENV REELFORGE_MODELS=/opt/reelforge/models
 WORKDIR /app
 COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
