@@ -2,7 +2,7 @@
 `test`, trust auth — running on every development and CI machine here): migrations from an
 empty database, a run with its steps and attempts, leases, long-running operations, jobs with
 their events. Each test works in a database of its own, dropped afterwards. Skipped, saying why,
-when no server answers."""
+when no server answers (failed instead under REELFORGE_REQUIRE_SERVICES=1, as on CI)."""
 
 from __future__ import annotations
 
@@ -27,17 +27,21 @@ from reelforge.runtime import (
 from reelforge.runtime.context import RuntimeContext
 from reelforge.runtime.pricing import Price, PricingTable
 from reelforge.settings import Settings
+from tests.scale.services import unavailable  # skips, or fails under REELFORGE_REQUIRE_SERVICES=1
 
 ADMIN = os.environ.get("REELFORGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture
 def database() -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg", reason="pip install 'psycopg[binary]' (in the dev extra)")
+    try:
+        import psycopg
+    except ImportError:
+        unavailable("psycopg is missing: pip install 'psycopg[binary]' (in the dev extra)")
     try:
         admin = psycopg.connect(ADMIN, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {ADMIN} ({exc}); start one or set REELFORGE_TEST_POSTGRES")
+        unavailable(f"no PostgreSQL at {ADMIN} ({exc}); start one or set REELFORGE_TEST_POSTGRES")
     name = f"reelforge_{uuid.uuid4().hex[:10]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     try:

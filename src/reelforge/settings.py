@@ -84,6 +84,27 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the run records; default sqlite:///<data_dir>/runs.sqlite."
     )
+    artifacts_url: str | None = Field(
+        default=None, description="Where artifacts live: s3://bucket/prefix (any S3-compatible store, with "
+                                  "REELFORGE_S3_ENDPOINT_URL); default the folder <data_dir>/artifacts.")
+    # --- scale-out (docs/deploy.md): Celery workers on a Redis broker, limits shared in Redis --
+    broker_url: str | None = Field(
+        default=None, description="Celery broker (redis://host:6379/0). When set, `reelforge serve` and "
+                                  "`reelforge jobs submit` enqueue jobs for `reelforge worker` processes.")
+    redis_url: str | None = Field(
+        default=None, description="Redis for the shared provider limits, breaker and cancellation; default: "
+                                  "the broker URL when it is a redis:// URL.")
+    redis_prefix: str = Field(default="reelforge", description="Prefix of every Redis key reelforge writes.")
+    task_visibility_s: float = Field(
+        default=300, gt=0, description="A job taken by a worker that dies is given to another worker after "
+                                       "this long (the Redis transport's visibility timeout; a live job's "
+                                       "message re-delivered meanwhile is put back, so short is safe).")
+    job_lease_s: float = Field(
+        default=30, gt=0, description="A worker renews the lease on the job it runs every third of this; a "
+                                      "job whose lease lapsed is taken over by the next delivery.")
+    queues: dict[str, str] = Field(
+        default_factory=dict, description='Queue per job kind as JSON, e.g. {"render": "render", "image": "io"}; '
+                                          "unnamed kinds use the defaults in docs/deploy.md.")
     pricing_file: Path | None = Field(
         default=None, description="A JSON pricing table whose rows override the shipped one (same format)."
     )
@@ -209,6 +230,13 @@ class Settings(BaseSettings):
 
     def cors_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def shared_redis(self) -> str | None:
+        """The Redis that holds state shared by workers (limits, breaker, cancellation)."""
+        if self.redis_url:
+            return self.redis_url
+        return self.broker_url if self.broker_url and self.broker_url.startswith(("redis://", "rediss://")) else None
 
     @property
     def database(self) -> str:

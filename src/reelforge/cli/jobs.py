@@ -81,6 +81,8 @@ def submit(
     spec: Annotated[Path, typer.Argument(help="The spec (YAML or JSON); local files it names are uploaded.")],
     budget: Annotated[float | None, typer.Option("--budget", help="Most USD the job may spend.")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Follow the job's events until it ends.")] = False,
+    direct: Annotated[bool, typer.Option("--direct", help="No server: write the job to the database and "
+                                         "enqueue it on REELFORGE_BROKER_URL for `reelforge worker`.")] = False,
 ) -> None:
     """Submit a job; prints its id (with --wait: its progress, then its artifacts)."""
     from reelforge.errors import SpecError
@@ -91,6 +93,10 @@ def submit(
     except SpecError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(2) from None
+    if direct:
+        _submit_direct(kind, doc if isinstance(doc, dict) else {}, {"budget_usd": budget} if budget is not None
+                       else {}, spec.resolve().parent, wait)
+        return
     doc = _upload_local_files(kind, doc if isinstance(doc, dict) else {}, spec.resolve().parent)
     options = {"budget_usd": budget} if budget is not None else {}
     job = _call("POST", "/v1/jobs", json={"kind": kind, "spec": doc, "options": options}).json()
@@ -101,6 +107,38 @@ def submit(
         for artifact in job["artifacts"]:
             typer.echo(f"  {artifact['name']}  {artifact['size']} bytes  {artifact['media_type']}")
         raise typer.Exit(0 if job["status"] == "succeeded" else 1)
+
+
+def _submit_direct(kind: str, doc: dict[str, Any], options: dict[str, Any], base: Path, wait: bool) -> None:
+    import time
+
+    from reelforge.errors import SpecError
+    from reelforge.settings import get_settings
+
+    settings = get_settings()
+    if not settings.broker_url:
+        typer.secho("error: --direct needs a broker\n  fix: set REELFORGE_BROKER_URL (and the same "
+                    "REELFORGE_DATABASE_URL as the workers)", fg="red", err=True)
+        raise typer.Exit(2)
+    from reelforge.service.queue import enqueue_direct
+    from reelforge.service.store import JobStore
+
+    try:
+        job_id = enqueue_direct(settings, kind, doc, options, base)
+    except SpecError as exc:
+        typer.secho(f"error: {exc.message}", fg="red", err=True)
+        for path, _line, message in exc.problems:
+            typer.secho(f"  spec.{path}: {message}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(job_id)
+    if not wait:
+        return
+    store = JobStore(settings.database)
+    while (row := store.get(job_id)) is not None and row.status not in FINISHED:
+        time.sleep(0.5)
+    assert row is not None
+    typer.echo(f"{job_id}  {row.kind}  {row.status}" + (f"  error: {row.error}" if row.error else ""))
+    raise typer.Exit(0 if row.status == "succeeded" else 1)
 
 
 def _follow(job_id: str) -> dict[str, Any]:

@@ -383,6 +383,10 @@ def _register_subcommands() -> None:
 
     app.command("serve")(serve)
     app.add_typer(jobs_cli.jobs_app, name="jobs")
+    from reelforge.cli.worker import db_app, worker
+
+    app.command("worker")(worker)
+    app.add_typer(db_app, name="db")
 
 
 _register_subcommands()

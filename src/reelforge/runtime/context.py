@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from reelforge.providers.limits import Limits
-from reelforge.runtime.artifacts import ArtifactStore, LocalArtifactStore
+from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.runtime.budget import BudgetFactory, in_process_budget
 from reelforge.runtime.events import EventBus
 from reelforge.runtime.limits import GateFactory, InProcessGates, ProviderGate
@@ -128,12 +128,18 @@ class RuntimeContext:
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, keep_pools_warm: bool = False,
                       records: bool = True, gates: GateFactory | None = None) -> RuntimeContext:
-        """The embedded defaults: artifacts in `<data_dir>/artifacts`, run records in the
-        configured database (SQLite unless `database_url` names another), in-process gates."""
+        """The embedded defaults — artifacts in `<data_dir>/artifacts`, run records in SQLite,
+        in-process gates — or what the settings name instead: an s3:// artifacts URL, a
+        PostgreSQL database, and (with a Redis URL) gates shared by every worker in Redis."""
+        from reelforge.runtime.s3store import open_artifact_store
         from reelforge.settings import get_settings
 
         settings = settings or get_settings()
-        return cls(settings=settings, store=LocalArtifactStore(settings.data_dir / "artifacts"),
+        if gates is None and settings.shared_redis:
+            from reelforge.runtime.redis_gates import RedisGates
+
+            gates = RedisGates(settings.shared_redis, prefix=settings.redis_prefix)
+        return cls(settings=settings, store=open_artifact_store(settings),
                    pricing=load_pricing(settings.pricing_file),
                    records=RunStore(settings.database) if records else None,
                    pools=ProcessPools(keep_warm=keep_pools_warm), gates=GateRegistry(gates))

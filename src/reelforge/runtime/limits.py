@@ -28,7 +28,8 @@ __all__ = ["AdaptiveConcurrency", "DailyQuota", "EvenPace", "GateFactory", "InPr
 class Concurrency(Protocol):
     """How many calls to one provider may be in flight; lowered by back-pressure."""
 
-    limit: int
+    @property
+    def limit(self) -> int: ...
 
     def slot(self) -> contextlib.AbstractAsyncContextManager[None]: ...
     def slow_down(self, retry_after_s: float | None) -> None: ...
@@ -41,13 +42,15 @@ class Pace(Protocol):
 
 
 class Quota(Protocol):
-    used: int
+    @property
+    def used(self) -> int: ...
 
     def take(self) -> None: ...
 
 
 class Breaker(Protocol):
-    state: str
+    @property
+    def state(self) -> str: ...
 
     def before_call(self) -> None: ...
     def record_success(self) -> None: ...

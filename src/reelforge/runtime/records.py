@@ -34,7 +34,6 @@ from sqlalchemy import (
 )
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import text as sa_text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
@@ -156,8 +155,8 @@ def _first_use_lock(url: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-HEAD = "0005"
-MIGRATION_LOCK_KEY = 0x7265656C  # "reel": the advisory lock PostgreSQL migrations take
+HEAD = "0006"
+_MIGRATION_LOCK = 0x7265656C  # "reel": the advisory lock id of migrations on PostgreSQL
 
 
 def migrate(engine: Engine) -> None:
@@ -177,9 +176,9 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", "reelforge.runtime:migrations")
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            # Servers and workers starting together on one new database take turns (the lock
-            # ends with this transaction); whoever comes second finds the schema up to date.
-            connection.execute(sa_text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            # workers and the service starting at once on an empty database take turns: without
+            # this they raced to create alembic_version ("duplicate key … pg_type_typname")
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
             current = MigrationContext.configure(connection).get_current_revision()
             if current == HEAD:
                 return

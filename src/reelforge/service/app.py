@@ -1,5 +1,6 @@
 """The FastAPI app, built by `create_app(settings)`. Its lifespan opens one RuntimeContext (pools
-kept warm), the job store and the in-process executor, and closes them on shutdown."""
+kept warm), the job store and the executor — in-process, or enqueuing for Celery workers when
+REELFORGE_BROKER_URL is set — and closes them on shutdown."""
 
 from __future__ import annotations
 
@@ -37,8 +38,14 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None,
         ctx = RuntimeContext.from_settings(settings, keep_pools_warm=True)
         assert ctx.records is not None
         store = JobStore(engine=ctx.records.engine)  # the same database as the run records
-        executor = InProcessExecutor(ctx, store, workers=workers or os.cpu_count() or 1,
-                                     downloader=app.state.downloader)
+        executor: InProcessExecutor
+        if settings.broker_url:  # workers run the jobs (docs/deploy.md)
+            from reelforge.service.queue import CeleryExecutor
+
+            executor = CeleryExecutor(ctx, store, downloader=app.state.downloader)
+        else:
+            executor = InProcessExecutor(ctx, store, workers=workers or os.cpu_count() or 1,
+                                         downloader=app.state.downloader)
         app.state.ctx, app.state.store, app.state.executor = ctx, store, executor
         await executor.start()
         try:

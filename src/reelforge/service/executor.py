@@ -1,6 +1,7 @@
 """Running jobs. `JobExecutor` is what the routes talk to; `InProcessExecutor` runs jobs on the
 server's own event loop, on one shared RuntimeContext, at most `workers` at once, the rest in
-order of submission. (A Celery executor will implement the same interface.)
+order of submission. With a broker configured, `service/workers.py` runs the same jobs in
+Celery workers and `CeleryExecutor` enqueues them.
 
 Every job's events get a sequence number, are kept in memory for live subscribers and written to
 the `job_events` table in batches, so an SSE client can resume with Last-Event-ID — also after a
@@ -210,13 +211,11 @@ class InProcessExecutor:
 
     async def _run(self, job_id: str) -> None:
         row = await asyncio.to_thread(self.store.get, job_id)
-        if row is None or row.status != "queued":
+        if row is None or not await self._claim(row):
             return
         token = self.tokens[job_id] = CancelToken()
         progress = self.progress[job_id] = Progress()
         channel = self.channels[job_id]
-        await asyncio.to_thread(self.store.update, job_id, status="running", started_at=now(), finished_at=None,
-                                error=None, hint=None, attempts=row.attempts + 1)
         channel.publish("job.status", {"status": "running", "attempt": row.attempts + 1})
 
         def sink(event: Event) -> None:
@@ -248,6 +247,14 @@ class InProcessExecutor:
         finally:
             self.tokens.pop(job_id, None)
             await self._finalize(job_id, status, error, hint, progress)
+
+    async def _claim(self, row: Any) -> bool:
+        """Mark a queued job running (a Celery worker claims it under a lease instead)."""
+        if row.status != "queued":
+            return False
+        await asyncio.to_thread(self.store.update, row.id, status="running", started_at=now(), finished_at=None,
+                                error=None, hint=None, attempts=row.attempts + 1)
+        return True
 
     async def _build(self, kind: str, spec: dict[str, Any], options: dict[str, Any], job_id: str) -> Any:
         entry = get_kind(kind)

@@ -100,7 +100,10 @@ def media_type_of(path: Path) -> str:
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
-def job_out(row: JobRow, settings: Settings, out_dir: Path, live: Any = None) -> JobOut:
+def job_out(row: JobRow, settings: Settings, out_dir: Path, live: Any = None,
+            remote: list[dict[str, Any]] | None = None) -> JobOut:
+    """`remote`: the outputs a worker elsewhere stored in the artifact store (name, size,
+    media_type), listed when this machine has none of them."""
     base = f"/v1/jobs/{row.id}"
     token = link_token(settings, row.id)
     query = f"?t={token}" if token else ""
@@ -109,6 +112,9 @@ def job_out(row: JobRow, settings: Settings, out_dir: Path, live: Any = None) ->
         name = path.relative_to(out_dir).as_posix()
         artifacts.append(ArtifactOut(name=name, size=path.stat().st_size, media_type=media_type_of(path),
                                      url=f"{base}/artifacts/{name}{query}"))
+    if not artifacts and remote:
+        artifacts = [ArtifactOut(name=o["name"], size=o["size"], media_type=o["media_type"],
+                                 url=f"{base}/artifacts/{o['name']}{query}") for o in remote]
     progress, stage, cost = row.progress, row.stage, row.cost_usd
     if live is not None and row.status == "running":
         progress, stage, cost = live.value, live.stage, live.cost

@@ -48,6 +48,8 @@ class JobRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(255), nullable=True)  # who runs it (workers)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
     @property
     def spec_dict(self) -> dict[str, Any]:
@@ -132,6 +134,42 @@ class JobStore:
         with self.session() as s:
             s.execute(update(JobRow).where(JobRow.id == job_id).values(**fields))
             s.commit()
+
+    def claim(self, job_id: str, worker: str, lease_s: float) -> tuple[bool, JobRow | None]:
+        """Take a job for `worker` (a Celery worker): it must be queued, or running under a
+        lease that has passed (its worker died). One conditional UPDATE, so of two workers
+        delivered the same job only one gets it. Returns (taken, the row as it was)."""
+        with self.session() as s:
+            row = s.get(JobRow, job_id)
+            if row is None:
+                return False, None
+            at = now()
+            lapsed = (JobRow.status == "running") & (JobRow.lease_until < at)
+            taken = s.execute(update(JobRow).where(JobRow.id == job_id, JobRow.attempts == row.attempts,
+                                                   (JobRow.status == "queued") | lapsed)
+                              .values(status="running", worker=worker, attempts=row.attempts + 1,
+                                      lease_until=at + dt.timedelta(seconds=lease_s), started_at=at,
+                                      finished_at=None, error=None, hint=None)
+                              .execution_options(synchronize_session=False))  # `row` stays as it was
+            s.commit()
+            return getattr(taken, "rowcount", 0) == 1, row
+
+    def cancel_queued(self, job_id: str) -> bool:
+        """Cancel a job no worker has taken yet (False when it has started or ended)."""
+        with self.session() as s:
+            done = s.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == "queued")
+                             .values(status="cancelled", finished_at=now(), error="cancelled before it started"))
+            s.commit()
+            return getattr(done, "rowcount", 0) == 1
+
+    def renew_lease(self, job_id: str, worker: str, lease_s: float) -> bool:
+        """Push the job's lease forward; False when another worker has taken it over."""
+        with self.session() as s:
+            renewed = s.execute(update(JobRow).where(JobRow.id == job_id, JobRow.worker == worker,
+                                                     JobRow.status == "running")
+                                .values(lease_until=now() + dt.timedelta(seconds=lease_s)))
+            s.commit()
+            return getattr(renewed, "rowcount", 0) == 1
 
     def update_progress(self, job_id: str, progress: float, stage: str | None, cost: float) -> None:
         """Progress of a running job (a finished job's row is left as it is)."""

@@ -14,24 +14,35 @@ from reelforge.settings import Settings, secret
 MULTIPART_BYTES = 16 * 1024 * 1024
 
 
+def s3_endpoint(settings: Settings) -> str | None:
+    return settings.s3_endpoint_url or (f"https://{settings.spaces_region}.digitaloceanspaces.com"
+                                        if settings.spaces_region else None)
+
+
+def s3_client(settings: Settings) -> Any:
+    """A boto3 S3 client from the settings (endpoint, region, keys; else boto3's own chain),
+    with standard-mode retries. Shared by uploads and the S3 artifact store."""
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError:
+        raise ProviderUnavailable("S3 storage needs boto3", hint="pip install 'reelforge[storage]'") from None
+    return boto3.client(
+        "s3", endpoint_url=s3_endpoint(settings),
+        region_name=settings.s3_region or settings.spaces_region or "us-east-1",
+        aws_access_key_id=secret(settings.s3_access_key_id),
+        aws_secret_access_key=secret(settings.s3_secret_access_key),
+        config=Config(retries={"max_attempts": 5, "mode": "standard"}, signature_version="s3v4",
+                      max_pool_connections=32))
+
+
 class S3Storage:
     name = "s3"
 
     def __init__(self, bucket: str, settings: Settings) -> None:
-        try:
-            import boto3
-            from botocore.config import Config
-        except ImportError:
-            raise ProviderUnavailable("s3 uploads need boto3", hint="pip install boto3") from None
         self.bucket, self.settings = bucket, settings
-        endpoint = settings.s3_endpoint_url or (f"https://{settings.spaces_region}.digitaloceanspaces.com"
-                                                if settings.spaces_region else None)
-        self.endpoint = endpoint
-        self.client = boto3.client(
-            "s3", endpoint_url=endpoint, region_name=settings.s3_region or settings.spaces_region or "us-east-1",
-            aws_access_key_id=secret(settings.s3_access_key_id),
-            aws_secret_access_key=secret(settings.s3_secret_access_key),
-            config=Config(retries={"max_attempts": 5, "mode": "standard"}, signature_version="s3v4"))
+        self.endpoint = s3_endpoint(settings)
+        self.client = s3_client(settings)
 
     def upload(self, path: Path, key: str, content_type: str, metadata: dict[str, str]) -> dict[str, Any]:
         from boto3.s3.transfer import TransferConfig

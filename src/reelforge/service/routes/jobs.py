@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from reelforge.service.files import artifact_path
 from reelforge.service.refs import check_references
@@ -41,9 +41,12 @@ async def _row(request: Request, job_id: str) -> Any:
     return row
 
 
-def _out(request: Request, row: Any) -> JobOut:
+async def _out(request: Request, row: Any) -> JobOut:
     s = _state(request)
-    return job_out(row, s.settings, s.executor.workdir(row.id) / "out", s.executor.snapshot(row.id))
+    remote = None
+    if row.status == "succeeded" and getattr(s.executor, "remote_outputs", None) is not None:
+        remote = await asyncio.to_thread(s.executor.remote_outputs, row.id)  # workers elsewhere: from S3
+    return job_out(row, s.settings, s.executor.workdir(row.id) / "out", s.executor.snapshot(row.id), remote)
 
 
 def _validate(request: Request, body: JobRequest) -> tuple[Any, JobOptions]:
@@ -68,7 +71,7 @@ async def submit(request: Request, body: JobRequest) -> JobOut:
     s = _state(request)
     row = await asyncio.to_thread(s.store.create, body.kind, body.spec, options.model_dump(exclude_defaults=True))
     await s.executor.submit(row.id)
-    return _out(request, row)
+    return await _out(request, row)
 
 
 @router.post("/jobs/plan", response_model=PlanOut, dependencies=authed, responses=INVALID,
@@ -104,7 +107,7 @@ async def list_jobs(request: Request, status: Status | None = None, kind: str | 
                     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> JobList:
     rows, total = await asyncio.to_thread(_state(request).store.list, status=status, kind=kind, limit=limit,
                                           offset=offset)
-    return JobList(items=[_out(request, r) for r in rows], total=total, limit=limit, offset=offset)
+    return JobList(items=[await _out(request, r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, dependencies=authed, responses=NOT_FOUND, summary="One job")
@@ -113,7 +116,7 @@ async def get_job(request: Request, job_id: str) -> Response:
     generation = s.executor.live_generation(job_id)  # read before the row: a newer row makes it stale
     body = s.live_views.get(job_id, generation)
     if body is None:
-        body = _out(request, await _row(request, job_id)).model_dump_json(by_alias=True).encode()
+        body = (await _out(request, await _row(request, job_id))).model_dump_json(by_alias=True).encode()
         s.live_views.put(job_id, generation, body)
     return Response(content=body, media_type="application/json")
 
@@ -129,7 +132,7 @@ async def cancel(request: Request, job_id: str) -> JobOut:
         if row.status in FINISHED:
             break
         await asyncio.sleep(0.05)
-    return _out(request, row)
+    return await _out(request, row)
 
 
 @router.post("/jobs/{job_id}/resume", response_model=JobOut, status_code=202, dependencies=authed,
@@ -140,7 +143,7 @@ async def resume(request: Request, job_id: str) -> JobOut:
     if row.status not in ("interrupted", "failed", "cancelled"):
         raise HTTPException(409, f"job {job_id} is {row.status}; only interrupted, failed or cancelled jobs resume")
     await _state(request).executor.resume(job_id)
-    return _out(request, await _row(request, job_id))
+    return await _out(request, await _row(request, job_id))
 
 
 @router.get("/jobs/{job_id}/events", dependencies=authed, responses={
@@ -197,6 +200,10 @@ async def artifact(request: Request, job_id: str, name: str,
     if "%2f" in raw.lower() or "%5c" in raw.lower() or "%2e" in raw.lower():
         raise HTTPException(404, "no such artifact")
     path = artifact_path(s.executor.workdir(job_id) / "out", name)
+    if path is None and getattr(s.executor, "remote_url", None) is not None:
+        url = await asyncio.to_thread(s.executor.remote_url, job_id, name)
+        if url is not None:  # made by a worker on another machine: straight from the S3 store
+            return RedirectResponse(url, status_code=307)
     if path is None:
         raise HTTPException(404, "no such artifact")
     return FileResponse(path, media_type=media_type_of(path), filename=path.name,
