@@ -293,6 +293,13 @@ def _exists(path: str) -> bool:
 
 
 def prepare(timeline: t.Timeline) -> m.RenderPlan:
+    ungenerated = timeline.generate_blocks()
+    if ungenerated:  # the generator runs in pipelines.render.RenderJob (`reelforge render`), not here
+        from reelforge.errors import SpecError
+
+        raise SpecError(f"{ungenerated[0][0]}.generate: this render cannot generate clips",
+                        hint="render it with `reelforge render` (or pipelines.render.RenderJob), which generates "
+                             "the clip first")
     return Preparer(timeline).plan()
 
 
