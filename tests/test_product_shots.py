@@ -309,3 +309,69 @@ def test_reimagined_product_with_an_unusable_provider_fails_before_anything(done
         with pytest.raises(error, match="reimagined-product"):
             ProductShotsJob(str(done["video"]), tmp_path / "out", options, settings).run()
     assert not (tmp_path / "out").exists()
+
+
+# --- cancelling while the video is decoded -------------------------------------------------------
+
+def _ffmpeg_children() -> list[int]:
+    """Our ffmpeg child processes (from /proc: pid, parent pid, command name)."""
+    import os
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if name.startswith("ffmpeg") and int(rest[1]) == os.getpid() and rest[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find ffmpeg")
+def test_cancel_during_decode_kills_ffmpeg_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+    import threading
+    import time
+
+    from reelforge.pipelines.job import CancelToken, JobCancelled, run_job
+
+    video = tmp_path / "long.mp4"  # 40 s at 30 fps, every frame sampled: seconds of decoding and JPEGs
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=40", "-c:v", "libx264",
+               "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(video))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    out = tmp_path / "out"
+    options = ProductShotsOptions(fps=30, max_frames=1200, sizes=("1:1",), long_side=512)
+    job = ProductShotsJob(str(video), out, options, Settings(data_dir=tmp_path / "data", _env_file=None))  # type: ignore[call-arg]
+    token = CancelToken()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = run_job(job, cancel=token)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome["error"] = exc
+        outcome["ended"] = time.monotonic()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(scratch.glob("reelforge-ps-*/frames/*.jpg"))) < 20:
+        time.sleep(0.02)
+    decoding = _ffmpeg_children()
+    written = len(list(scratch.glob("reelforge-ps-*/frames/*.jpg")))
+    assert decoding and 20 <= written < 1200, (decoding, written)  # mid-decode
+    cancelled_at = time.monotonic()
+    token.cancel("cancelled by the test")
+    thread.join(30)
+    assert not thread.is_alive()
+    assert isinstance(outcome.get("error"), JobCancelled), outcome
+    assert outcome["ended"] - cancelled_at < 2.0  # promptly, not after the decode would have finished
+    assert _ffmpeg_children() == []  # ffmpeg was killed and reaped
+    assert not out.exists()  # no half-written outputs
+    assert list(scratch.iterdir()) == []  # the sampled frames went with their temporary folder

@@ -30,6 +30,7 @@ from reelforge.errors import InputError, ReelforgeError
 from reelforge.pipelines.product_shots.analysis import Analysis, analyse
 from reelforge.pipelines.product_shots.isolate import Isolated, isolate
 from reelforge.pipelines.product_shots.reimagine import NOTE as REIMAGINED_NOTE
+from reelforge.pipelines.product_shots.sampling import DecodeControl
 from reelforge.pipelines.product_shots.shots import (
     ASPECTS,
     SHOT_STYLES,
@@ -159,8 +160,20 @@ class ProductShotsJob:
             self.video, workdir, max_bytes=int(self.options.max_download_mb * 1024 * 1024),
             timeout_s=self.options.download_timeout_s)
         o = self.options
-        return await asyncio.to_thread(analyse, source, workdir / "frames", fps=o.fps, max_frames=o.max_frames,
-                                       per_shot=o.per_shot, min_gap_s=o.min_gap_s)
+        control = DecodeControl()
+        work = asyncio.ensure_future(asyncio.to_thread(
+            analyse, source, workdir / "frames", fps=o.fps, max_frames=o.max_frames, per_shot=o.per_shot,
+            min_gap_s=o.min_gap_s, control=control))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            # the thread cannot be cancelled: kill its ffmpeg and wait for it, so nothing is
+            # still writing frames when the temporary folder is removed and the job ends
+            control.stop()
+            await asyncio.wait([work])
+            if not work.cancelled():
+                work.exception()  # retrieved (DecodeCancelled): the cancellation is what the caller sees
+            raise
 
     def _check_provider(self, ctx: RuntimeContext) -> None:
         from reelforge.errors import ProviderUnavailable
