@@ -85,6 +85,10 @@ def test_a_scene_with_video_local_is_animated_and_cached(tmp_path: Path) -> None
     start, later = frame_at(out, 0.1).astype(int), frame_at(out, 1.5).astype(int)
     assert np.abs(start - later).mean() > 1.0  # the clip moves (Ken Burns from the scene's frame)
     assert any(e.type == "step.finished" and e.step == "s01.clip" for e in events)
+    # image-to-video from the scene's own frame: the clip opens on it (Ken Burns starts at zoom 1)
+    frame = np.asarray(Image.open(first.report["scenes"][0]["frame"]).convert("RGB").resize((1280, 720)), int)
+    opening = frame_at(Path(clip["path"]), 0.0).astype(int)
+    assert np.abs(opening - frame).mean() < 6
 
     events.clear()
     again = ScenesJob(spec, tmp_path / "again.mp4", settings(tmp_path), on_event=events.append).run()
