@@ -204,3 +204,19 @@ def test_generate_blocks_are_checked_and_need_the_render_job(tmp_path: Path, veo
     with pytest.raises(SpecError, match="reelforge render"):
         render(timeline({"generate": {"prompt": "a card"}}), tmp_path / "x.mp4")
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_veo_clip_without_a_key_is_refused_before_anything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reelforge.errors import ProviderUnavailable
+
+    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI"):
+        monkeypatch.delenv(name, raising=False)
+    bare = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    spec = scenes([{"prompt": "a mug", "duration": 2, "video": {"provider": "veo"}}])
+    with pytest.raises(ProviderUnavailable, match=r"scenes\[0\]\.video\.provider.*GEMINI_API_KEY"):
+        ScenesJob(spec, tmp_path / "ad.mp4", bare).run()
+    with pytest.raises(ProviderUnavailable, match=r"clips\[0\]\.layers\[0\]\.generate\.provider"):
+        RenderJob(timeline({"generate": {"provider": "veo", "prompt": "x", "duration": 4}}), tmp_path / "x.mp4",
+                  settings=bare).run()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no video, no report, no image generated
+    assert not list((tmp_path / "data").rglob("objects/*/*"))

@@ -79,6 +79,20 @@ def check_ask(ask: ClipAsk, settings: Settings, where: str) -> None:
                          hint=exc.hint) from None
 
 
+def check_usable(ask: ClipAsk, settings: Settings, where: str) -> None:
+    """ProviderUnavailable (naming `where.provider` and what to set) for a provider that could not
+    be called — before anything else of the run is spent."""
+    if ask.provider == "local":
+        return
+    from reelforge.errors import ProviderUnavailable
+    from reelforge.providers.video import VIDEO_GENERATORS
+
+    availability = VIDEO_GENERATORS.check(ask.provider, settings)
+    if not availability.available:
+        raise ProviderUnavailable(f"{where}.provider: video provider {ask.provider} is not usable: "
+                                  f"{availability.reason}", hint=f"{availability.hint}; or use provider: local")
+
+
 def clip_step(step_id: str, ask: ClipAsk, settings: Settings, *, needs: tuple[str, ...] = (),
               label: str = "") -> Step:
     """The step that makes the clip: the same kind and parameters as `reelforge clip` would use."""
@@ -118,5 +132,5 @@ def shortest_duration(ask_provider: str, model: str | None, settings: Settings, 
     return min(fitting) if fitting else max(caps.durations)
 
 
-__all__ = ["ClipAsk", "Reference", "capabilities_of", "check_ask", "clip_actions", "clip_step", "model_of",
+__all__ = ["ClipAsk", "Reference", "capabilities_of", "check_ask", "check_usable", "clip_actions", "clip_step", "model_of",
            "shortest_duration"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from reelforge.errors import ReelforgeError
-from reelforge.pipelines.clip.steps import ClipAsk, check_ask, clip_actions, clip_step
+from reelforge.pipelines.clip.steps import ClipAsk, check_ask, check_usable, clip_actions, clip_step
 from reelforge.runtime import Plan, Runner, RunOptions, RunReport, Step
 from reelforge.runtime.context import RuntimeContext
 from reelforge.runtime.runner import StepFailed
@@ -48,6 +48,11 @@ async def generate_clips(tl: Timeline, ctx: RuntimeContext, settings: Settings, 
     """A copy of `tl` whose generate blocks read their generated (or cached) clips."""
     pairs = clip_steps(tl, settings)
     runner = _runner(ctx, settings)
+    plan = await runner.plan([s for _, s in pairs])
+    todo = {p.step.id for p in plan.steps if not p.cached}
+    for where, step in pairs:  # a clip to generate needs a usable provider (a cached one does not)
+        if step.id in todo:
+            check_usable(ClipAsk(step.provider or "local", "", 0), settings, f"{where}.generate")
     if bus_sink is not None:
         runner.bus.subscribe(bus_sink)
     report = await runner.run([s for _, s in pairs], RunOptions(budget_usd, None, (), title="render: generate clips"))

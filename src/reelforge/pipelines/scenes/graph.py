@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from reelforge.errors import InputError
-from reelforge.pipelines.clip.steps import ClipAsk, check_ask, clip_step, shortest_duration
+from reelforge.pipelines.clip.steps import (
+    ClipAsk,
+    check_ask,
+    check_usable,
+    clip_step,
+    shortest_duration,
+)
 from reelforge.pipelines.images import GenerateImage
 from reelforge.pipelines.scenes.actions import (
     CheckImage,
@@ -174,14 +180,17 @@ def clip_ask(spec: ScenesSpec, index: int, settings: Settings) -> ClipAsk:
                    negative_prompt=video.negative_prompt, first_frame_from_step=True)
 
 
-def check_videos(spec: ScenesSpec, settings: Settings) -> None:
+def check_videos(spec: ScenesSpec, settings: Settings, *, calling: bool = False) -> None:
     """Every scene clip checked against its model's limits before anything runs, and long enough
-    to cover the scene (a clip is trimmed to the scene, never frozen or looped)."""
+    to cover the scene (a clip is trimmed to the scene, never frozen or looped); when `calling`,
+    its provider must also be usable (a key set), so no image is paid for a clip that cannot be."""
     for index, scene in enumerate(spec.scenes):
         if scene.video is None:
             continue
         ask = clip_ask(spec, index, settings)
         check_ask(ask, settings, f"scenes[{index}].video")
+        if calling:
+            check_usable(ask, settings, f"scenes[{index}].video")
         seconds = scene_seconds(spec, scene)
         if seconds > ask.duration + 1e-6:
             raise InputError(f"the scene lasts {seconds:g} s but its clip only {ask.duration} s",

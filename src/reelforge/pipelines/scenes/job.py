@@ -85,7 +85,7 @@ class ScenesJob:
                    cancel: CancelToken | None = None) -> ScenesResult:
         started = time.monotonic()
         self._check_output()
-        check_videos(self.spec, self.settings)
+        check_videos(self.spec, self.settings, calling=True)
         runner, generator = self._runner(ctx, planning=False, notes=[])
         stages = StageClock()
         runner.bus.subscribe(stages)
