@@ -104,9 +104,11 @@ class RenderJob:
         return run_light(lambda ctx: self.arun(ctx, self.on_event, cancel), self.settings, records=self._generates())
 
     def _generates(self) -> bool:
+        from reelforge.errors import ReelforgeError
+
         try:
             return bool(self._timeline().generate_blocks())
-        except Exception:  # an invalid spec: the run reports it with its field paths
+        except ReelforgeError:  # an invalid spec: the run reports it with its field paths
             return False
 
 
