@@ -272,7 +272,8 @@ def _kinds() -> dict[str, JobKind]:
 
     kinds = [
         JobKind("render", "Render a timeline", "A timeline spec rendered to a video by one FFmpeg run.", Timeline,
-                build_render, ("clips.*.layers.*.path", "audio.music.path"), validate_render),
+                build_render, ("clips.*.layers.*.path", "clips.*.layers.*.generate.image",
+                               "clips.*.layers.*.generate.last_frame", "audio.music.path"), validate_render),
         JobKind("scenes", "Scenes video", "Scene prompts or images → a finished video with motion and captions.",
                 ScenesSpec, build_scenes, ("scenes.*.image", "music", "music.path")),
         JobKind("cutout", "Cut-out", "Transparent cut-outs of product photos.", CutoutSpec, build_cutout,
