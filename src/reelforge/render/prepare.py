@@ -91,7 +91,7 @@ class Preparer:
     # ---- one clip --------------------------------------------------------------------
     def _clip(self, index: int, clip: t.Clip) -> m.ClipPlan:
         path = f"clips[{index}]"
-        videos = {j: probe(layer.path, field_name=f"{path}.layers[{j}].path")
+        videos = {j: probe(layer.file, field_name=f"{path}.layers[{j}].path")
                   for j, layer in enumerate(clip.layers) if isinstance(layer, t.VideoLayer)}
         seconds = clip.duration or self._video_length(clip, videos) or self.tl.defaults.duration
         frames = self.frames(seconds)
@@ -279,7 +279,7 @@ class Preparer:
         x, y = self._place(box, layer.position, layer.margin)
         full = box == self.size and layer.fit in ("cover", "stretch", "contain-blur")
         return m.VideoLayer(
-            path=layer.path, x=x, y=y, box=box, fit=layer.fit, trim_in=layer.trim_in, trim_out=layer.trim_out,
+            path=layer.file, x=x, y=y, box=box, fit=layer.fit, trim_in=layer.trim_in, trim_out=layer.trim_out,
             loop=layer.loop, speed=layer.speed, window=window,
             audio=bool(info.audio) and not layer.mute and self.tl.audio.clip_audio, volume=layer.volume,
             opaque_full=full and first and window.start == 0,

@@ -178,6 +178,13 @@ class VideoLayer(BoxedLayer):
     volume: float = Field(1.0, ge=0, le=4, description="Gain for this layer's audio.")
     speed: float = Field(1.0, ge=0.25, le=4, description="Playback speed (audio keeps its pitch).")
 
+    @property
+    def file(self) -> str:
+        """The file the render reads: `path` (a generate block has been replaced by its clip)."""
+        if self.path is None:
+            raise ValueError("this video layer's clip has not been generated yet")
+        return self.path
+
     @model_validator(mode="after")
     def _trim_order(self) -> VideoLayer:
         if (self.path is None) == (self.generate is None):
