@@ -252,3 +252,126 @@ def test_without_a_clean_plate_the_cutout_engine_isolates_the_product(done: dict
     x0, y0, x1, y1 = cut.box
     alpha = np.asarray(cut.image.getchannel("A"), np.float32) / 255
     assert float(np.abs(alpha - exact[y0:y1, x0:x1]).mean()) < 0.08
+
+
+# --- the explicit re-imagined mode (off by default) ---------------------------------------------
+
+def test_reimagined_product_is_off_by_default(done: dict[str, Any]) -> None:
+    out: Path = done["out"]
+    report = json.loads((out / "report.json").read_text())
+    assert "reimagined" not in report and report["options"]["reimagined_product"] is None
+    assert all(p["reimagined"] is None for p in report["products"])
+    assert not list(out.glob("products/*/reimagined.png"))
+
+
+def test_reimagined_product_is_drawn_only_when_asked_and_marked(done: dict[str, Any], tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from reelforge.pipelines.product_shots.reimagine import NOTE
+
+    from .fakes.image_apis import FakeImageAPI
+
+    options = ProductShotsOptions(fps=4, sizes=("1:1",), long_side=512, reimagined_product="gemini")
+    with FakeImageAPI("gemini") as api:
+        for name, value in api.env().items():
+            monkeypatch.setenv(name, value)
+        settings = Settings(data_dir=done["settings"].data_dir)
+        result = ProductShotsJob(str(done["video"]), tmp_path / "out", options, settings).run()
+        prompts = api.prompts(status=200)
+        again = ProductShotsJob(str(done["video"]), tmp_path / "again", options, settings).run()
+        assert api.prompts(status=200) == prompts  # the rerun draws nothing: cached steps
+    assert len(prompts) == len(result.products) == 2
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["reimagined"]["provider"] == "gemini" and "NOT" in report["reimagined"]["note"]
+    assert NOTE in report["not_generated"]
+    for product, real in zip(report["products"], done["result"].products, strict=True):
+        assert product["reimagined"]["provider"] == "gemini" and product["reimagined"]["prompt"] in prompts
+        assert real.name.split(": ", 1)[1] in product["reimagined"]["prompt"]  # "red tall object"
+        assert (tmp_path / "out" / "products" / product["slug"] / "reimagined.png").is_file()
+        # the studio shots are untouched: the same real-pixel composites as without the flag
+        for shot in product["files"]["shots"]:
+            mine = np.asarray(Image.open(tmp_path / "out" / "products" / product["slug"] / shot))
+            plain = np.asarray(Image.open(done["out"] / "products" / product["slug"] / shot))
+            assert np.array_equal(mine, plain)
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert page.count("RE-IMAGINED — not the real product") == 2
+    assert all((p.reimagined or {}).get("file") == "reimagined.png" for p in again.products)
+
+
+def test_reimagined_product_with_an_unusable_provider_fails_before_anything(done: dict[str, Any], tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from reelforge.errors import ProviderUnavailable
+
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    for provider, error in (("nope", InputError), ("gemini", ProviderUnavailable)):
+        options = ProductShotsOptions(fps=4, sizes=("1:1",), long_side=512, reimagined_product=provider)
+        with pytest.raises(error, match="reimagined-product"):
+            ProductShotsJob(str(done["video"]), tmp_path / "out", options, settings).run()
+    assert not (tmp_path / "out").exists()
+
+
+# --- cancelling while the video is decoded -------------------------------------------------------
+
+def _ffmpeg_children() -> list[int]:
+    """Our ffmpeg child processes (from /proc: pid, parent pid, command name)."""
+    import os
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if name.startswith("ffmpeg") and int(rest[1]) == os.getpid() and rest[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find ffmpeg")
+def test_cancel_during_decode_kills_ffmpeg_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+    import threading
+    import time
+
+    from reelforge.pipelines.job import CancelToken, JobCancelled, run_job
+
+    video = tmp_path / "long.mp4"  # 40 s at 30 fps, every frame sampled: seconds of decoding and JPEGs
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=40", "-c:v", "libx264",
+               "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(video))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    out = tmp_path / "out"
+    options = ProductShotsOptions(fps=30, max_frames=1200, sizes=("1:1",), long_side=512)
+    job = ProductShotsJob(str(video), out, options, Settings(data_dir=tmp_path / "data", _env_file=None))  # type: ignore[call-arg]
+    token = CancelToken()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = run_job(job, cancel=token)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome["error"] = exc
+        outcome["ended"] = time.monotonic()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(scratch.glob("reelforge-ps-*/frames/*.jpg"))) < 20:
+        time.sleep(0.02)
+    decoding = _ffmpeg_children()
+    written = len(list(scratch.glob("reelforge-ps-*/frames/*.jpg")))
+    assert decoding and 20 <= written < 1200, (decoding, written)  # mid-decode
+    cancelled_at = time.monotonic()
+    token.cancel("cancelled by the test")
+    thread.join(30)
+    assert not thread.is_alive()
+    assert isinstance(outcome.get("error"), JobCancelled), outcome
+    assert outcome["ended"] - cancelled_at < 2.0  # promptly, not after the decode would have finished
+    assert _ffmpeg_children() == []  # ffmpeg was killed and reaped
+    assert not out.exists()  # no half-written outputs
+    assert list(scratch.iterdir()) == []  # the sampled frames went with their temporary folder

@@ -129,6 +129,12 @@ def test_specs_may_not_name_server_files(client: TestClient, path: str) -> None:
     spec = tiny_timeline()
     spec["clips"][0]["layers"].append({"type": "image", "path": path})
     assert client.post("/v1/jobs", json={"kind": "render", "spec": spec}).status_code == 422
+    for field in ("image", "last_frame"):  # a generated clip's frames are files too
+        spec = tiny_timeline()
+        spec["clips"][0]["layers"].append({"type": "video", "generate": {"image": "sample:coffee", field: path}})
+        answer = client.post("/v1/jobs", json={"kind": "render", "spec": spec})
+        assert answer.status_code == 422
+        assert answer.json()["problems"][0]["field"] == f"spec.clips.0.layers.1.generate.{field}"
 
 
 def test_artifact_names_cannot_escape_their_job(client: TestClient, settings: object, tmp_path: Path) -> None:

@@ -34,6 +34,13 @@ def product_shots(
                                                    "colour, a texture name (wood, marble, …) or an image file.")] = None,
     ai_background: Annotated[str | None, typer.Option("--ai-background", help="Image provider that draws an empty "
                                                       "scene; the REAL product is composited into it.")] = None,
+    reimagined_product: Annotated[str | None, typer.Option(
+        "--reimagined-product", help="ALSO draw each product with this image provider from its description "
+                                     "(text-to-image): the product in those images is imagined, NOT the real one. "
+                                     "Off by default; shots/ always use the real pixels.")] = None,
+    cutout_qa: Annotated[str, typer.Option("--cutout-qa", help="A cut-out that keeps backdrop (ghost strip, rim "
+                                                               "smear): retry (other cut-out paths, keep the "
+                                                               "cleanest), warn, or reject.")] = "retry",
     per_shot: Annotated[int, typer.Option("--per-shot", help="Candidate frames kept per shot.")] = 3,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Sample and score locally, show the model calls "
                                                             "and their estimated cost; call nothing.")] = False,
@@ -51,7 +58,8 @@ def product_shots(
         fail(usage_error("--per-shot must be at least 1"))
     options = ProductShotsOptions(fps=fps, max_frames=max_frames, per_shot=per_shot, vision=vision,
                                   shots=_split(shots), sizes=_split(sizes), long_side=long_side,
-                                  brand_color=brand_color, background=background, ai_background=ai_background)
+                                  brand_color=brand_color, background=background, ai_background=ai_background,
+                                  reimagined_product=reimagined_product, cutout_qa=cutout_qa)
     job = ProductShotsJob(video, output, options, budget_usd=budget)
     try:
         if dry_run:

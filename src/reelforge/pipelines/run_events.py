@@ -66,13 +66,15 @@ class RunEvents:
             self.emit("run.finished", state=state, summary={**summary, "seconds": self.seconds}, error=error)
 
 
-def run_light(make: Callable[[RuntimeContext], Coroutine[Any, Any, R]], settings: Settings | None) -> R:
+def run_light(make: Callable[[RuntimeContext], Coroutine[Any, Any, R]], settings: Settings | None, *,
+              records: bool = False) -> R:
     """Run a job's coroutine from synchronous code on a context without run records (a render
-    or an overlay batch calls no provider; nothing to record, no database to open)."""
+    or an overlay batch calls no provider; nothing to record, no database to open) — with them
+    when it does (a render that generates clips)."""
     from reelforge.render.api import run_coroutine_sync
 
     async def main() -> R:
-        async with RuntimeContext.from_settings(settings, records=False) as ctx:
+        async with RuntimeContext.from_settings(settings, records=records) as ctx:
             return await make(ctx)
 
     return run_coroutine_sync(main)

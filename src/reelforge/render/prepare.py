@@ -91,7 +91,7 @@ class Preparer:
     # ---- one clip --------------------------------------------------------------------
     def _clip(self, index: int, clip: t.Clip) -> m.ClipPlan:
         path = f"clips[{index}]"
-        videos = {j: probe(layer.path, field_name=f"{path}.layers[{j}].path")
+        videos = {j: probe(layer.file, field_name=f"{path}.layers[{j}].path")
                   for j, layer in enumerate(clip.layers) if isinstance(layer, t.VideoLayer)}
         seconds = clip.duration or self._video_length(clip, videos) or self.tl.defaults.duration
         frames = self.frames(seconds)
@@ -291,7 +291,7 @@ class Preparer:
         x, y = self._place(box, layer.position, layer.margin)
         full = box == self.size and layer.fit in ("cover", "stretch", "contain-blur")
         return m.VideoLayer(
-            path=layer.path, x=x, y=y, box=box, fit=layer.fit, trim_in=layer.trim_in, trim_out=layer.trim_out,
+            path=layer.file, x=x, y=y, box=box, fit=layer.fit, trim_in=layer.trim_in, trim_out=layer.trim_out,
             loop=layer.loop, speed=layer.speed, window=window,
             audio=bool(info.audio) and not layer.mute and self.tl.audio.clip_audio, volume=layer.volume,
             opaque_full=full and first and window.start == 0,
@@ -305,6 +305,13 @@ def _exists(path: str) -> bool:
 
 
 def prepare(timeline: t.Timeline) -> m.RenderPlan:
+    ungenerated = timeline.generate_blocks()
+    if ungenerated:  # the generator runs in pipelines.render.RenderJob (`reelforge render`), not here
+        from reelforge.errors import SpecError
+
+        raise SpecError(f"{ungenerated[0][0]}.generate: this render cannot generate clips",
+                        hint="render it with `reelforge render` (or pipelines.render.RenderJob), which generates "
+                             "the clip first")
     return Preparer(timeline).plan()
 
 

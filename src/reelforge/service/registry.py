@@ -215,6 +215,10 @@ class ProductShotsSpec(BaseModel):
     long_side: int = Field(2048, ge=256, le=4096, description="Long side of every shot in pixels.")
     brand_color: str = Field("#3b5bdb", description="Colour of the gradient shot.")
     ai_background: str | None = Field(None, description="Image provider that draws an empty scene (optional).")
+    reimagined_product: str | None = Field(None, description="Image provider that ALSO draws each product from its "
+                                           "description (text-to-image): NOT the real product. Off by default.")
+    cutout_qa: Literal["retry", "warn", "reject"] = Field("retry", description="A cut-out that keeps backdrop "
+                                                          "(ghost strip, rim smear): retry other paths, warn, reject.")
 
 
 def build_product_shots(spec: ProductShotsSpec, options: JobOptions, settings: Settings, workdir: Path) -> Any:
@@ -222,7 +226,8 @@ def build_product_shots(spec: ProductShotsSpec, options: JobOptions, settings: S
 
     opts = ProductShotsOptions(fps=spec.fps, max_frames=spec.max_frames, vision=spec.vision, shots=tuple(spec.shots),
                                sizes=tuple(spec.sizes), long_side=spec.long_side, brand_color=spec.brand_color,
-                               ai_background=spec.ai_background)
+                               ai_background=spec.ai_background, reimagined_product=spec.reimagined_product,
+                               cutout_qa=spec.cutout_qa)
     return ProductShotsJob(spec.video, _out(workdir), opts, settings, budget_usd=options.budget_usd,
                            refresh=tuple(options.refresh))
 # --- clip --------------------------------------------------------------------------------------
@@ -328,7 +333,8 @@ def _kinds() -> dict[str, JobKind]:
 
     kinds = [
         JobKind("render", "Render a timeline", "A timeline spec rendered to a video by one FFmpeg run.", Timeline,
-                build_render, ("clips.*.layers.*.path", "audio.music.path"), validate_render),
+                build_render, ("clips.*.layers.*.path", "clips.*.layers.*.generate.image",
+                               "clips.*.layers.*.generate.last_frame", "audio.music.path"), validate_render),
         JobKind("scenes", "Scenes video", "Scene prompts or images → a finished video with motion and captions.",
                 ScenesSpec, build_scenes, ("scenes.*.image", "music", "music.path")),
         JobKind("cutout", "Cut-out", "Transparent cut-outs of product photos.", CutoutSpec, build_cutout,

@@ -273,8 +273,13 @@ def resolve_path(value: str, base_dir: Path) -> str:
 def _resolve_paths(timeline: Timeline, base_dir: Path) -> Timeline:
     for clip in timeline.clips:
         for layer in clip.layers:
-            if isinstance(layer, (ImageLayer, VideoLayer, OverlayLayer)):
+            if isinstance(layer, (ImageLayer, VideoLayer, OverlayLayer)) and layer.path is not None:
                 layer.path = resolve_path(layer.path, base_dir)
+            if isinstance(layer, VideoLayer) and layer.generate is not None:
+                for name in ("image", "last_frame"):
+                    value = getattr(layer.generate, name)
+                    if value is not None:
+                        setattr(layer.generate, name, resolve_path(value, base_dir))
             if isinstance(layer, TextLayer) and layer.font.lower().endswith((".ttf", ".otf", ".ttc")):
                 layer.font = resolve_path(layer.font, base_dir)
     if timeline.audio.music is not None:

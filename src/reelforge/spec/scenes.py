@@ -93,6 +93,23 @@ class QA(Strict):
     min_subject: float = Field(0.005, ge=0, le=1, description="Least share of the frame the cut-out subject must cover.")
 
 
+class SceneVideo(Strict):
+    """A generated clip in the scene's place: the scene's frame (its image, or the composite)
+    animated image-to-video by a video generator (`reelforge clip`), cached as a step."""
+
+    provider: Literal["local", "veo"] = Field(
+        "local", description="local = the motion engine on this machine (Ken Burns from the frame, no key, $0); "
+                             "veo = Veo image-to-video (GEMINI_API_KEY or Vertex AI; paid per second).")
+    prompt: str | None = Field(None, min_length=1, max_length=4000,
+                               description="What moves in the clip (default: the scene's prompt, or its caption).")
+    duration: int | None = Field(None, ge=1, le=60, description="Clip length in seconds (Veo: 4, 6 or 8). Default: "
+                                 "the shortest the model makes that covers the scene's duration.")
+    model: str | None = Field(None, description="Model id (default: REELFORGE_VEO_MODEL for veo, motion-1 locally).")
+    resolution: Literal["720p", "1080p", "4k"] = Field("720p", description="Resolution generated (the render "
+                                                       "scales it to the canvas); Veo needs 8 s above 720p.")
+    negative_prompt: str | None = Field(None, description="What the clip should avoid.")
+
+
 class Scene(Strict):
     """One shot: a prompt to generate, or an image file, plus its own overrides."""
 
@@ -106,6 +123,8 @@ class Scene(Strict):
                           "words in this scene's prompt (scenery brings its own setting).")
     transition: Transition | None = Field(None, description="Transition into the next scene (default: the spec's).")
     seed: int | None = Field(None, description="Seed for the generator, where it supports one.")
+    video: SceneVideo | None = Field(None, description="Animate the scene: a generated clip (image-to-video from "
+                                     "the scene's frame) takes its place in the timeline instead of the still.")
 
     @field_validator("motion", mode="before")
     @classmethod
@@ -179,6 +198,13 @@ class ScenesSpec(Strict):
         if self.mode != "speed" and "none" in (self.background, *(s.background for s in self.scenes)):
             raise ValueError("background: none is for speed mode (no background words in the prompt); "
                              "balanced and premium composite the subject onto a background: give one")
+        return self
+
+    @model_validator(mode="after")
+    def _video_aspect(self) -> ScenesSpec:
+        if self.aspect not in ("16:9", "9:16") and any(s.video is not None for s in self.scenes):
+            raise ValueError(f"a scene with `video:` needs aspect 16:9 or 9:16 (video generators make only those), "
+                             f"not {self.aspect}")
         return self
 
     def background_words(self, scene: Scene) -> Any:

@@ -147,11 +147,30 @@ class ImageLayer(BoxedLayer):
         return value
 
 
+class GenerateVideo(Strict):
+    """A clip made by a video generator (`reelforge clip`) instead of a file: generated once,
+    cached by content (a rerun calls nothing), then used as the layer's source."""
+
+    prompt: str = Field("", max_length=4000, description="What the clip shows (may be empty with an image).")
+    provider: Literal["local", "veo"] = Field(
+        "local", description="local = the motion engine on this machine (no key, $0): Ken Burns from `image`, an "
+                             "optical-flow morph from `image` to `last_frame`, or a draft card; veo = Veo (paid).")
+    duration: int = Field(4, ge=1, le=60, description="Clip length in seconds (Veo: 4, 6 or 8).")
+    image: str | None = Field(None, description="First frame (image-to-video), relative to the spec file.")
+    last_frame: str | None = Field(None, description="Last frame (needs `image`): the clip moves from one to the other.")
+    aspect: Literal["16:9", "9:16"] | None = Field(None, description="Default: 9:16 on a portrait canvas, else 16:9.")
+    resolution: Literal["720p", "1080p", "4k"] = Field("720p", description="Resolution generated (Veo needs 8 s above 720p).")
+    model: str | None = Field(None, description="Model id (default: REELFORGE_VEO_MODEL for veo, motion-1 locally).")
+    negative_prompt: str | None = Field(None, description="What the clip should avoid.")
+
+
 class VideoLayer(BoxedLayer):
-    """A video file, trimmed, looped, sped up or muted."""
+    """A video file (or a generated clip), trimmed, looped, sped up or muted."""
 
     type: Literal["video"]
-    path: str = Field(description="Video file, relative to the spec file.")
+    path: str | None = Field(None, description="Video file, relative to the spec file (or give `generate`).")
+    generate: GenerateVideo | None = Field(None, description="Generate the clip instead of reading a file "
+                                           "(rendered with `reelforge render`, which runs the generator first).")
     trim_in: float = Field(0.0, ge=0, description="Seconds to skip at the start of the source.")
     trim_out: float | None = Field(None, gt=0, description="Source time to stop at (default: its end).")
     loop: bool = Field(False, description="Loop the source if it is shorter than the layer.")
@@ -159,8 +178,17 @@ class VideoLayer(BoxedLayer):
     volume: float = Field(1.0, ge=0, le=4, description="Gain for this layer's audio.")
     speed: float = Field(1.0, ge=0.25, le=4, description="Playback speed (audio keeps its pitch).")
 
+    @property
+    def file(self) -> str:
+        """The file the render reads: `path` (a generate block has been replaced by its clip)."""
+        if self.path is None:
+            raise ValueError("this video layer's clip has not been generated yet")
+        return self.path
+
     @model_validator(mode="after")
     def _trim_order(self) -> VideoLayer:
+        if (self.path is None) == (self.generate is None):
+            raise ValueError("give a video layer either a path or a generate block (exactly one)")
         if self.trim_out is not None and self.trim_out <= self.trim_in:
             raise ValueError(f"trim_out ({self.trim_out}) must be after trim_in ({self.trim_in})")
         return self
@@ -360,3 +388,8 @@ class Timeline(Strict):
     clips: list[Clip] = Field(min_length=1, description="The shots, in order.")
     audio: Audio = Field(default_factory=lambda: Audio(), description="Music bed and clip audio.")
     output: OutputPreset = Field(default_factory=lambda: OutputPreset(), description="Container, codec and quality.")
+
+    def generate_blocks(self) -> list[tuple[str, VideoLayer]]:
+        """The video layers that ask for a generated clip, with their field paths."""
+        return [(f"clips[{i}].layers[{j}]", layer) for i, clip in enumerate(self.clips)
+                for j, layer in enumerate(clip.layers) if isinstance(layer, VideoLayer) and layer.generate is not None]

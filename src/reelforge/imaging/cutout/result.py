@@ -15,9 +15,14 @@ class QAReport:
     coverage: float  # share of the image that is subject (alpha-weighted), 0..1
     halo: float  # mean colour error (0-255) of the edge band composited on black vs. the decontaminated edge
     flags: list[str] = field(default_factory=list)  # e.g. "empty-mask", "full-mask", "touches-border"
+    leak: dict[str, Any] | None = None  # backdrop left in the cut-out, when checked against its source
 
     def as_dict(self) -> dict[str, Any]:
-        return {"coverage": round(self.coverage, 4), "halo": round(self.halo, 2), "flags": list(self.flags)}
+        out: dict[str, Any] = {"coverage": round(self.coverage, 4), "halo": round(self.halo, 2),
+                               "flags": list(self.flags)}
+        if self.leak is not None:
+            out["leak"] = dict(self.leak)
+        return out
 
 
 @dataclass

@@ -11,8 +11,10 @@ patches (template matching) and a confident, textured match sets the flow of tha
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import cv2
 import numpy as np
@@ -107,19 +109,34 @@ class _Reverse:
         return np.asarray(warped), mask
 
 
-def morph(first: np.ndarray, last: np.ndarray, size: tuple[int, int], frames: int) -> Iterator[np.ndarray]:
+def morph(first: np.ndarray, last: np.ndarray, size: tuple[int, int], frames: int,
+          ahead: int = 2) -> Iterator[np.ndarray]:
     """`frames` frames of `size` going from `first` to `last` (both RGB), eased. Frame 0 is the
-    first image, the last frame is the last image."""
+    first image, the last frame is the last image. `ahead`: frames whose two warps are already
+    running while the current one is blended and handed on (0 = one frame at a time; the
+    frames are the same either way)."""
     a, b = cover(first, size), cover(last, size)
     forward, backward = _Reverse(a, *flow_small(a, b)), _Reverse(b, *flow_small(b, a))
-    # the two sides of a frame on two threads (OpenCV and NumPy release the GIL), one frame ahead
+    times = [ease(n / max(1, frames - 1)) for n in range(frames)]
+    # the two sides of a frame on two threads (OpenCV and NumPy release the GIL); the warps of
+    # the next frames run while this one is blended and encoded, so no core waits for the other
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="reelforge-morph") as pool:
+        running: deque[tuple[float, Future[Any], Future[Any]] | float] = deque()
+
+        def start(t: float) -> None:
+            inner = 0.0 < t < 1.0
+            running.append((t, pool.submit(forward.at, t), pool.submit(backward.at, 1 - t)) if inner else t)
+
+        started = 0
         for n in range(frames):
-            t = ease(n / max(1, frames - 1))
-            if t <= 0.0 or t >= 1.0:
-                yield a if t <= 0.0 else b
+            while started <= min(n + ahead, frames - 1):
+                start(times[started])
+                started += 1
+            item = running.popleft()
+            if isinstance(item, float):
+                yield a if item <= 0.0 else b
                 continue
-            fa, fb = pool.submit(forward.at, t), pool.submit(backward.at, 1 - t)
+            t, fa, fb = item
             yield _blend(fa.result(), fb.result(), a, b, t)
 
 

@@ -26,10 +26,14 @@ async def request_from(ctx: StepContext) -> VideoRequest:
     refs = tuple([Reference(await ctx.read(inputs[f"ref{i}"][0]), kind, _image_type(p, f"ref{i}"))
                   for i, kind in enumerate(p.get("ref_types", []))])
     video = await ctx.local_path(inputs["video"][0]) if "video" in inputs else None
-    return VideoRequest(p.get("prompt", ""), await one("image"), await one("last_frame"), refs, video,
+    image, image_type = await one("image"), _image_type(p, "image")
+    if image is None and ctx.step.needs:  # a step animating another step's output (a scene's frame)
+        first = inputs[ctx.step.needs[0]][0]
+        image, image_type = await ctx.read(first), first.media_type
+    return VideoRequest(p.get("prompt", ""), image, await one("last_frame"), refs, video,
                         p.get("video_uri"), p["aspect"], p["resolution"], int(p["duration"]),
                         p.get("negative_prompt"), p.get("seed"), p.get("audio"), int(p.get("count", 1)),
-                        p.get("person_generation"), _image_type(p, "image"), _image_type(p, "last_frame"))
+                        p.get("person_generation"), image_type, _image_type(p, "last_frame"))
 
 
 def _image_type(params: Any, name: str) -> str:

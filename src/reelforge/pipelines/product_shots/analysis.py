@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from reelforge.imaging import frames as F
-from reelforge.pipelines.product_shots.sampling import Sampled, sample_frames
+from reelforge.pipelines.product_shots.sampling import DecodeControl, Sampled, sample_frames
 from reelforge.pipelines.product_shots.source import VideoSource
 
 
@@ -30,9 +30,11 @@ class Analysis:
 
 
 def analyse(source: VideoSource, folder: Path, *, fps: float, max_frames: int, per_shot: int,
-            min_gap_s: float) -> Analysis:
+            min_gap_s: float, control: DecodeControl | None = None) -> Analysis:
     t0 = time.perf_counter()
-    sampled = sample_frames(source, folder, fps=fps, max_frames=max_frames)
+    control = control or DecodeControl()
+    sampled = sample_frames(source, folder, fps=fps, max_frames=max_frames, control=control)
+    control.check()  # cancelled as the decode ended: no scoring
     t1 = time.perf_counter()
     shots = F.detect_shots(sampled.frames)
     plates = F.shot_plates(sampled.frames, shots)

@@ -18,6 +18,8 @@ def gallery_html(report: dict[str, Any]) -> str:
              f"{report['sampling']['frames']} frames sampled at {report['sampling']['fps']:g} fps · "
              f"{report['sampling']['shots']} shot(s) · vision: {esc(report['vision']['provider'])} · "
              f"cost ${report['cost_usd']:.4f}</p><p><em>{esc(report['not_generated'])}</em></p>"]
+    if report.get("reimagined"):
+        parts.append(f"<p><b>{esc(report['reimagined']['note'])}</b></p>")
     for p in report["products"]:
         base = f"products/{p['slug']}/"
         parts.append(f"<section><h2>{esc(p['name'])}</h2><p>{esc(p['description'])}</p>"
@@ -29,8 +31,10 @@ def gallery_html(report: dict[str, Any]) -> str:
         files = [("best.jpg", "best frame")] + ([("cutout.png", f"cut-out ({esc(p['cutout'].get('method', ''))})")]
                                                if p["ok"] else [])
         files += [(s, s.split("/")[-1]) for s in p["files"].get("shots", [])]
+        if p.get("reimagined"):
+            files.append((p["reimagined"]["file"], "RE-IMAGINED — not the real product"))
         for name, caption in files:
-            if name in ("best.jpg",) or p["ok"]:
+            if name in ("best.jpg",) or p["ok"] or name == "reimagined.png":
                 parts.append(f"<figure><a href='{esc(base + name)}'><img src='{esc(base + name)}' loading=lazy></a>"
                              f"<figcaption>{esc(caption)}</figcaption></figure>")
         parts.append("</div></section>")

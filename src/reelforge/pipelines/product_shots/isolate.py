@@ -36,10 +36,12 @@ class Isolated:
     reason: str
     qa: QAReport | None = None
     warnings: list[str] = field(default_factory=list)
+    tried: list[dict[str, Any]] = field(default_factory=list)  # every cut-out path tried, when more than one
 
     def as_dict(self) -> dict[str, Any]:
         return {"method": self.method, "reason": self.reason, "crop_box": list(self.box),
-                "qa": self.qa.as_dict() if self.qa else None, "warnings": self.warnings, "ok": self.image is not None}
+                "qa": self.qa.as_dict() if self.qa else None, "warnings": self.warnings, "ok": self.image is not None,
+                "tried": self.tried}
 
 
 def crop_box(box_2d: list[int], size: tuple[int, int], margin: float = MARGIN) -> tuple[int, int, int, int]:
@@ -150,33 +152,90 @@ def _rgba(alpha: np.ndarray, fg: np.ndarray) -> Image.Image:
 
 
 def isolate(frame_file: Path, box_2d: list[int], *, plate_files: list[Path] | None = None,
-            plate_masks: list[np.ndarray] | None = None, method: str = "auto") -> Isolated:
-    """The product of `box_2d` in the frame, by clean plate when the shot allows, else `method`."""
+            plate_masks: list[np.ndarray] | None = None, method: str = "auto", policy: str = "retry") -> Isolated:
+    """The product of `box_2d` in the frame, by clean plate when the shot allows, else `method`.
+
+    Every cut-out is checked for backdrop left in it (ghost strips, rim smears; see
+    `imaging.cutout.leak`). `policy` for a flagged one: `retry` cuts again with the other paths
+    and keeps the cleanest (warned if still flagged), `warn` keeps it with a warning, `reject`
+    retries and reports the product as not isolated when every path leaves backdrop."""
     rgb = read_rgb(frame_file)
     h, w = rgb.shape[:2]
     box = crop_box(box_2d, (w, h))
     x0, y0, x1, y1 = box
     crop = rgb[y0:y1, x0:x1]
     notes: list[str] = []
+    tries: list[Isolated] = []
     if plate_files and plate_masks:
         plate, cover = clean_plate(plate_files, plate_masks, box)
         if plate is not None:
             alpha, fg = key_against_plate(crop, plate)
-            return _checked(Isolated(_rgba(alpha, fg), box, "clean-plate",
-                                     f"still camera: keyed against the backdrop seen in {len(plate_files)} frames "
-                                     "(temporal median over the pixels the product leaves uncovered)",
-                                     assess(alpha, fg)))
-        notes.append(f"no clean plate: only {cover:.0%} of the product's area was ever seen uncovered")
+            tries.append(_checked(Isolated(_rgba(alpha, fg), box, "clean-plate",
+                                           f"still camera: keyed against the backdrop seen in {len(plate_files)} "
+                                           "frames (temporal median over the pixels the product leaves uncovered)",
+                                           assess(alpha, fg)), crop))
+        else:
+            notes.append(f"no clean plate: only {cover:.0%} of the product's area was ever seen uncovered")
+    pending = [method, *(m for m in RETRY_METHODS if m != method)]
+    while pending and (not tries or (policy != "warn" and _leaky(tries[-1]))):
+        chosen = pending.pop(0)
+        if any(t.method == chosen for t in tries):  # `auto` already took this path
+            continue
+        tries.append(_cut(crop, box, chosen, notes))
+    return _choose(tries, policy)
+
+
+RETRY_METHODS = ("auto", "refine", "ml")  # the paths a flagged cut-out is tried again with
+LEAK_FLAGS = ("ghost-strip", "rim-smear")
+
+
+def _cut(crop: np.ndarray, box: tuple[int, int, int, int], method: str, notes: list[str]) -> Isolated:
     from reelforge.pipelines.cutout import cutout_result
 
     result = cutout_result(Image.fromarray(crop), method)
-    return _checked(Isolated(result.image, box, result.method, result.reason, result.qa, notes + result.warnings))
+    return _checked(Isolated(result.image, box, result.method, result.reason, result.qa, notes + result.warnings), crop)
 
 
-def _checked(item: Isolated) -> Isolated:
-    """A cut-out whose mask is empty or fills the crop is not a product: reported, never used."""
+def _leaky(item: Isolated) -> bool:
+    return item.image is not None and item.qa is not None and bool(set(LEAK_FLAGS) & set(item.qa.flags))
+
+
+def _leak_total(item: Isolated) -> float:
+    leak = item.qa.leak if item.qa is not None else None
+    return float("inf") if item.image is None or leak is None else leak["ghost_px"] + leak["smear_px"]
+
+
+def _choose(tries: list[Isolated], policy: str) -> Isolated:
+    """The cleanest usable cut-out of those tried, with what was tried on record."""
+    best = min(tries, key=lambda t: (_leaky(t), _leak_total(t)))
+    if len(tries) > 1:
+        best.tried = [{"method": t.method, "qa": t.qa.as_dict() if t.qa else None, "ok": t.image is not None}
+                      for t in tries]
+    if _leaky(best):
+        assert best.qa is not None
+        flags = ", ".join(f for f in best.qa.flags if f in LEAK_FLAGS)
+        if policy == "reject":
+            best.warnings.append(f"the product could not be isolated cleanly ({flags} with every cut-out path)")
+            best.image = None
+        else:
+            best.warnings.append(f"the cut-out keeps some backdrop ({flags}); check cutout.png")
+    return best
+
+
+def _checked(item: Isolated, crop: np.ndarray) -> Isolated:
+    """A cut-out whose mask is empty or fills the crop is not a product: reported, never used.
+    Otherwise its backdrop leak is scored into its QA (ghost strips, rim smears)."""
     flags = item.qa.flags if item.qa else []
     if item.image is None or "empty-mask" in flags or "full-mask" in flags:
         item.warnings.append("the product could not be isolated (" + (", ".join(flags) or "no mask") + ")")
         item.image = None
+        return item
+    from reelforge.imaging.cutout.leak import backdrop_leak
+
+    alpha = np.asarray(item.image.getchannel("A"), np.float32) / 255.0
+    leak = backdrop_leak(alpha, crop)
+    if item.qa is not None:
+        item.qa.leak = {"ghost_px": leak.ghost_px, "smear_px": leak.smear_px,
+                        "worst_at": list(leak.worst) if leak.worst else None}
+        item.qa.flags = [*item.qa.flags, *leak.flags]
     return item

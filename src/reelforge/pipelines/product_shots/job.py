@@ -29,6 +29,8 @@ from reelforge.atomic import atomic_output, save_image, write_text
 from reelforge.errors import InputError, ReelforgeError
 from reelforge.pipelines.product_shots.analysis import Analysis, analyse
 from reelforge.pipelines.product_shots.isolate import Isolated, isolate
+from reelforge.pipelines.product_shots.reimagine import NOTE as REIMAGINED_NOTE
+from reelforge.pipelines.product_shots.sampling import DecodeControl
 from reelforge.pipelines.product_shots.shots import (
     ASPECTS,
     SHOT_STYLES,
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 
 AI_BACKGROUND_PROMPT = ("an empty seamless tabletop scene for product photography, soft diffused studio light, "
                         "nothing on the table, no objects, no text")
+CUTOUT_QA = ("retry", "warn", "reject")  # what a cut-out flagged for leftover backdrop gets (see isolate)
 MODEL_TOLERANCE = 0.85  # the model's pick stands if its product sharpness is at least this share of the best
 
 
@@ -65,6 +68,8 @@ class ProductShotsOptions:
     background: str | None = None  # a background spec (colour, gradient, texture name, image) for a "custom" shot
     ai_background: str | None = None  # image provider that draws an empty scene for an "ai" shot
     cutout_method: str = "auto"  # when no clean plate is possible
+    reimagined_product: str | None = None  # image provider for the notes' text-to-image mode: NOT the real product
+    cutout_qa: str = "retry"  # a cut-out that keeps backdrop (ghost strip, rim smear): retry | warn | reject
     max_download_mb: float = 512
     download_timeout_s: float = 120
 
@@ -77,6 +82,9 @@ class ProductShotsOptions:
         if bad or not self.shots:
             raise InputError(f"unknown shot style {bad[0] if bad else '(none)'}", field="shots",
                              hint=f"use a comma list of: {', '.join(SHOT_STYLES)}")
+        if self.cutout_qa not in CUTOUT_QA:
+            raise InputError(f"unknown cut-out QA policy {self.cutout_qa!r}", field="cutout_qa",
+                             hint=f"use one of: {', '.join(CUTOUT_QA)}")
         bad = [s for s in self.sizes if s not in ASPECTS]
         if bad or not self.sizes:
             raise InputError(f"unknown size {bad[0] if bad else '(none)'}", field="sizes",
@@ -97,6 +105,7 @@ class ProductOutcome:
     cutout: dict[str, Any] = field(default_factory=dict)
     files: dict[str, Any] = field(default_factory=dict)
     ok: bool = False
+    reimagined: dict[str, Any] | None = None  # the text-to-image picture (--reimagined-product): NOT this product
 
 
 @dataclass
@@ -151,17 +160,46 @@ class ProductShotsJob:
             self.video, workdir, max_bytes=int(self.options.max_download_mb * 1024 * 1024),
             timeout_s=self.options.download_timeout_s)
         o = self.options
-        return await asyncio.to_thread(analyse, source, workdir / "frames", fps=o.fps, max_frames=o.max_frames,
-                                       per_shot=o.per_shot, min_gap_s=o.min_gap_s)
+        control = DecodeControl()
+        work = asyncio.ensure_future(asyncio.to_thread(
+            analyse, source, workdir / "frames", fps=o.fps, max_frames=o.max_frames, per_shot=o.per_shot,
+            min_gap_s=o.min_gap_s, control=control))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            # the thread cannot be cancelled: kill its ffmpeg and wait for it, so nothing is
+            # still writing frames when the temporary folder is removed and the job ends
+            control.stop()
+            await asyncio.wait([work])
+            if not work.cancelled():
+                work.exception()  # retrieved (DecodeCancelled): the cancellation is what the caller sees
+            raise
 
     def _check_provider(self, ctx: RuntimeContext) -> None:
         from reelforge.errors import ProviderUnavailable
         from reelforge.providers.vision import VISION
 
+        self._check_image_provider(ctx)
         availability = VISION.check(self.options.vision, ctx.settings)
         if not availability.available:
             raise ProviderUnavailable(f"vision provider {self.options.vision} is not usable: {availability.reason}",
                                       hint=f"{availability.hint}; or use --vision local (offline)")
+
+    def _check_image_provider(self, ctx: RuntimeContext) -> None:
+        """--reimagined-product names an image provider that must be usable before anything runs."""
+        from reelforge.errors import ProviderUnavailable
+        from reelforge.providers.images import IMAGE_GENERATORS
+
+        name = self.options.reimagined_product
+        if name is None:
+            return
+        if name not in IMAGE_GENERATORS.names():
+            raise InputError(f"unknown image provider {name!r}", field="--reimagined-product",
+                             hint=f"use one of: {', '.join(IMAGE_GENERATORS.names())}")
+        availability = IMAGE_GENERATORS.check(name, ctx.settings)
+        if not availability.available:
+            raise ProviderUnavailable(f"--reimagined-product: image provider {name} is not usable: "
+                                      f"{availability.reason}", hint=f"{availability.hint}")
 
     def _model(self, ctx: RuntimeContext) -> str:
         return {"gemini": ctx.settings.gemini_vision_model, "openai": ctx.settings.openai_vision_model}.get(
@@ -228,12 +266,36 @@ class ProductShotsJob:
                 answers, background = await self._answers(ctx, run, steps)
                 t_vision = time.perf_counter()
                 products = await asyncio.to_thread(self._products, analysis, answers, background, out)
+                extra = await self._reimagine(ctx, runner, products, out, run, events)
                 t_done = time.perf_counter()
             report = _report(self, analysis, products, run, {
                 **analysis.timings, "vision_s": round(t_vision - started - sum(analysis.timings.values()), 3),
                 "cutout_and_shots_s": round(t_done - t_vision, 3), "total_s": round(t_done - started, 3)})
+            if extra is not None:
+                report["reimagined"] = {"provider": self.options.reimagined_product, "note": REIMAGINED_NOTE,
+                                        "run": dict(extra.summary)}
+                report["cost_usd"] += float(extra.summary.get("cost_usd", 0.0) or 0.0)
+                report["not_generated"] += f"; {REIMAGINED_NOTE}"
             await asyncio.to_thread(_write_report, out, report)
         return ProductShotsResult(out, products, report, run)
+
+    async def _reimagine(self, ctx: RuntimeContext, runner: Any, products: list[ProductOutcome], out: Path,
+                         run: RunReport, events: EventSink | None) -> RunReport | None:
+        """The explicit text-to-image mode, after the products are known (their descriptions are
+        the prompts); None when the flag is off."""
+        from reelforge.pipelines.job import subscribed
+        from reelforge.pipelines.product_shots.reimagine import reimagine
+
+        provider = self.options.reimagined_product
+        if not provider or not products:
+            return None
+        left = None if self.budget_usd is None else max(0.0, self.budget_usd - float(run.summary.get("cost_usd") or 0))
+        with subscribed(runner.bus, events):
+            extra, warnings = await reimagine(runner, ctx, products, provider, _image_model(ctx, provider), out,
+                                              left, f"product-shots: re-imagined products [{provider}]",
+                                              described=self.options.vision != "local")
+        self.warnings.extend(warnings)
+        return extra
 
     async def _answers(self, ctx: RuntimeContext, run: RunReport, steps: list[Any]
                        ) -> tuple[list[tuple[ProductsAnswer, list[int]]], Image.Image | None]:
@@ -289,7 +351,7 @@ class ProductShotsJob:
             cut: Isolated = isolate(frame_file, outcome.box_2d,
                                     plate_files=[analysis.sampled.files[i] for i in members] or None,
                                     plate_masks=[m for i in members if (m := analysis.masks[i]) is not None] or None,
-                                    method=self.options.cutout_method)
+                                    method=self.options.cutout_method, policy=self.options.cutout_qa)
         except ReelforgeError as exc:
             outcome.cutout = {"ok": False, "error": exc.message}
             return

@@ -5,7 +5,8 @@ The rate is lowered for long videos so `max_frames` still spans the whole video.
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,36 @@ class Sampled:
     fps: float  # the rate actually used
 
 
+class DecodeCancelled(Exception):
+    """The decode was stopped (the job was cancelled); ffmpeg is gone."""
+
+
+@dataclass
+class DecodeControl:
+    """Stops a running decode from another thread: `stop()` kills ffmpeg at once (a blocked read
+    of its pipe returns), and the decoding thread raises DecodeCancelled."""
+
+    stopped: threading.Event = field(default_factory=threading.Event)
+    proc: subprocess.Popen[bytes] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped.set()
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.kill()
+
+    def started(self, proc: subprocess.Popen[bytes]) -> None:
+        with self.lock:
+            self.proc = proc
+            if self.stopped.is_set():
+                proc.kill()
+
+    def check(self) -> None:
+        if self.stopped.is_set():
+            raise DecodeCancelled("the decode was cancelled")
+
+
 def effective_fps(duration: float, fps: float, max_frames: int) -> float:
     return min(fps, max_frames / max(duration, 1e-3))
 
@@ -38,8 +69,13 @@ def analysis_size(source: VideoSource, width: int = ANALYSIS_WIDTH) -> tuple[int
 
 
 def sample_frames(source: VideoSource, folder: Path, *, fps: float = 2.0, max_frames: int = 240,
-                  width: int = ANALYSIS_WIDTH, threads: int = 2) -> Sampled:
-    """Sample `source` at `fps` (at most `max_frames` frames)."""
+                  width: int = ANALYSIS_WIDTH, threads: int = 2, control: DecodeControl | None = None) -> Sampled:
+    """Sample `source` at `fps` (at most `max_frames` frames). `control.stop()` from another
+    thread kills ffmpeg and makes this raise DecodeCancelled."""
+    from reelforge.lifeline import child_preexec
+
+    control = control or DecodeControl()
+    control.check()
     rate = effective_fps(source.duration, fps, max_frames)
     aw, ah = analysis_size(source, width)
     folder.mkdir(parents=True, exist_ok=True)
@@ -50,7 +86,9 @@ def sample_frames(source: VideoSource, folder: Path, *, fps: float = 2.0, max_fr
             "-map", "[full]", "-frames:v", str(max_frames), "-q:v", "2", "-start_number", "0",
             str(folder / "%05d.jpg"),
             "-map", "[s]", "-frames:v", str(max_frames), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # ffmpeg dies with reelforge even when it is killed outright (parent-death signal)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=child_preexec())
+    control.started(proc)
     frames: list[np.ndarray] = []
     size = aw * ah * 3
     assert proc.stdout is not None
@@ -60,11 +98,13 @@ def sample_frames(source: VideoSource, folder: Path, *, fps: float = 2.0, max_fr
             if len(chunk) < size:
                 break
             frames.append(np.frombuffer(chunk, np.uint8).reshape(ah, aw, 3))
+        control.check()
         _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+        proc.wait()
+    control.check()  # killed while finishing: the frames may be cut short
     if not frames:
         tail = err.decode(errors="replace").strip().splitlines()[-1:] if err else []
         raise InputError(f"no frame could be decoded from {source.origin}" + (f" ({tail[0]})" if tail else ""),

@@ -15,6 +15,7 @@ from PIL import Image
 from reelforge.atomic import save_image, write_text
 from reelforge.errors import ReelforgeError
 from reelforge.pipelines.scenes.framing import caption_layer, scene_motion
+from reelforge.pipelines.scenes.graph import scene_seconds
 from reelforge.pipelines.scenes.results import SceneResult, ScenesFailed, ScenesResult, StageClock
 from reelforge.runtime import LocalArtifactStore, RunReport
 
@@ -103,10 +104,12 @@ def build_timeline(job: ScenesJob, shown: list[SceneResult]) -> dict[str, Any]:
         scene = spec.scenes[result.index]
         layers: list[dict[str, Any]] = [{"type": "image", "path": str(result.frame), "fit": "cover",
                                          "motion": scene_motion(spec, scene)}]
+        if result.clip is not None:  # the generated clip moves by itself: no Ken Burns on top
+            layers = [{"type": "video", "path": str(result.clip), "fit": "cover"}]
         if scene.caption:
             layers.append(caption_layer(spec, scene.caption, job.frame_size))
         transition = scene.transition if scene.transition is not None else spec.transition
-        clips.append({"duration": scene.duration or spec.duration, "layers": layers,
+        clips.append({"duration": scene_seconds(spec, scene), "layers": layers,
                       "transition": None if transition is None else transition.model_dump(mode="json")})
     clips[-1]["transition"] = None
     for clip, after in zip(clips, clips[1:], strict=False):  # a transition fits inside both clips it joins
@@ -203,7 +206,7 @@ def build_report(job: ScenesJob, scenes: dict[int, SceneResult], reports: list[R
         "totals": totals, "stages": stages.as_dict(),
         "scenes": [{"scene": s.index + 1, "state": s.state, "attempts": s.attempts, "qa_flags": s.qa_flags,
                     "errors": s.errors, "prompt_sent": s.prompt_sent, "cutout": s.cutout,
-                    "frame": str(s.frame) if s.frame else None} for s in sorted(scenes.values(), key=lambda s: s.index)],
+                    "frame": str(s.frame) if s.frame else None, "clip": _clip_entry(s)} for s in sorted(scenes.values(), key=lambda s: s.index)],
         "warnings": [f"scene {s.index + 1}: {s.state} after {s.attempts} attempt(s) ({', '.join(s.qa_flags) or 'error'})"
                      for s in scenes.values() if s.state in ("draft-card", "skipped")],
     }
@@ -225,3 +228,12 @@ def human_summary(report: dict[str, Any]) -> str:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     write_text(path, json.dumps(data, indent=2, default=str))
+
+
+def _clip_entry(scene: SceneResult) -> dict[str, Any] | None:
+    """A scene's generated clip in the report: where it is and what the generator made."""
+    if scene.clip is None:
+        return None
+    meta = scene.clip_meta or {}
+    keys = ("model", "mode", "duration", "width", "height", "fps", "has_audio", "operation")
+    return {"path": str(scene.clip), **{k: meta[k] for k in keys if k in meta}}

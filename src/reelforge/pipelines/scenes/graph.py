@@ -4,8 +4,10 @@
     balanced/premium:  [image.generate] → scene.check → scene.cutout ┐
                                          scene.background (shared) ──┴→ scene.composite (frame)
 
-An image-file scene has no generate step: its check step reads the file. Round r > 0 holds only
-the scenes that failed a check, with variation r (a new seed, a new key → a new image)."""
+An image-file scene has no generate step: its check step reads the file. A scene with `video:`
+adds a clip step after its frame (`video.local` / `video.generate`, image-to-video from the frame),
+whose clip takes the scene's place in the timeline. Round r > 0 holds only the scenes that failed
+a check, with variation r (a new seed, a new key → a new image, and so a new clip)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reelforge.errors import InputError
+from reelforge.pipelines.clip.steps import (
+    ClipAsk,
+    check_ask,
+    check_usable,
+    clip_step,
+    shortest_duration,
+)
 from reelforge.pipelines.images import GenerateImage
 from reelforge.pipelines.scenes.actions import (
     CheckImage,
@@ -23,6 +33,7 @@ from reelforge.pipelines.scenes.actions import (
 from reelforge.pipelines.scenes.framing import placement_params
 from reelforge.pipelines.scenes.prompts import prompt_sent, scene_backdrop, scene_prompt
 from reelforge.runtime import Step
+from reelforge.settings import Settings
 from reelforge.spec.provider_names import CLOUD_CUTOUTS
 from reelforge.spec.scenes import Scene, ScenesSpec
 
@@ -36,6 +47,7 @@ class SceneSteps:
     frame_step: str
     steps: tuple[Step, ...]
     prompt_sent: str | None = None
+    clip_step: str | None = None  # the generated clip that replaces the frame in the timeline
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -50,6 +62,7 @@ class StepGraphBuilder:
     size: tuple[int, int]
     delivered_aspect: float  # width / height the provider returns for the spec's aspect
     takes_seeds: bool = False
+    settings: Settings | None = None  # for scenes with `video:` (the video model and its polling)
     _backgrounds: dict[str, Step] = field(default_factory=dict)
 
     def round(self, scenes: list[int], variation: int) -> tuple[list[SceneSteps], list[Step]]:
@@ -76,7 +89,15 @@ class StepGraphBuilder:
             placement = placement_params(self.spec, scene, self.size)
             steps.append(Step(f"{tag}.frame", CompositeScene.kind, {"placement": placement},
                               needs=(steps[-1].id, background.id), label=f"scene {index + 1}: composite"))
-        return SceneSteps(index, variation, steps[-1].id, tuple(steps), sent)
+        frame_step = steps[-1].id
+        clip = None
+        if scene.video is not None:
+            assert self.settings is not None
+            label = f"scene {index + 1}: clip ({scene.video.provider})"
+            steps.append(clip_step(f"{tag}.clip", clip_ask(self.spec, index, self.settings), self.settings,
+                                   needs=(frame_step,), label=label))
+            clip = steps[-1].id
+        return SceneSteps(index, variation, frame_step, tuple(steps), sent, clip)
 
     def background_of(self, scene: Scene) -> Any:
         return scene.background if scene.background is not None else self.spec.background
@@ -136,3 +157,42 @@ def _seed_of(prompt: str) -> int:
     import hashlib
 
     return int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4], "big") % 1_000_000
+
+
+def scene_seconds(spec: ScenesSpec, scene: Scene) -> float:
+    """Seconds on screen: the scene's own, else its clip's length, else the spec's."""
+    if scene.duration is not None:
+        return scene.duration
+    if scene.video is not None and scene.video.duration is not None:
+        return float(scene.video.duration)
+    return spec.duration
+
+
+def clip_ask(spec: ScenesSpec, index: int, settings: Settings) -> ClipAsk:
+    """The clip a scene's `video:` asks for (its first frame comes from the scene's frame step)."""
+    scene = spec.scenes[index]
+    video = scene.video
+    assert video is not None
+    duration = video.duration or shortest_duration(video.provider, video.model, settings,
+                                                   scene_seconds(spec, scene), video.resolution)
+    prompt = video.prompt or scene.prompt or scene.caption or ""
+    return ClipAsk(video.provider, prompt, duration, spec.aspect, video.resolution, video.model,
+                   negative_prompt=video.negative_prompt, first_frame_from_step=True)
+
+
+def check_videos(spec: ScenesSpec, settings: Settings, *, calling: bool = False) -> None:
+    """Every scene clip checked against its model's limits before anything runs, and long enough
+    to cover the scene (a clip is trimmed to the scene, never frozen or looped); when `calling`,
+    its provider must also be usable (a key set), so no image is paid for a clip that cannot be."""
+    for index, scene in enumerate(spec.scenes):
+        if scene.video is None:
+            continue
+        ask = clip_ask(spec, index, settings)
+        check_ask(ask, settings, f"scenes[{index}].video")
+        if calling:
+            check_usable(ask, settings, f"scenes[{index}].video")
+        seconds = scene_seconds(spec, scene)
+        if seconds > ask.duration + 1e-6:
+            raise InputError(f"the scene lasts {seconds:g} s but its clip only {ask.duration} s",
+                             field=f"scenes[{index}].duration",
+                             hint=f"shorten the scene to {ask.duration} s or less, or set a longer video.duration")

@@ -18,11 +18,12 @@ from typing import Any, ClassVar
 
 from reelforge.errors import BudgetExceeded, InputError, ReelforgeError
 from reelforge.imaging.image_qa import QAFailed
+from reelforge.pipelines.clip.steps import clip_actions
 from reelforge.pipelines.images import choose_generator, generation_runner
 from reelforge.pipelines.job import CancelToken, EventSink, plan_job, run_job, subscribed
 from reelforge.pipelines.scenes.actions import CUTOUT_POOL, SCENES_POOL, all_actions
 from reelforge.pipelines.scenes.finish import finish
-from reelforge.pipelines.scenes.graph import SceneSteps, StepGraphBuilder
+from reelforge.pipelines.scenes.graph import SceneSteps, StepGraphBuilder, check_videos
 from reelforge.pipelines.scenes.results import SceneResult, ScenesResult, StageClock
 from reelforge.providers.images.base import ImageGenerator, ImageRequest, check_request
 from reelforge.runtime import (
@@ -72,6 +73,7 @@ class ScenesJob:
         """The first round's steps, whether each is cached and what it costs. Calls nothing,
         needs no key."""
         notes: list[str] = []
+        check_videos(self.spec, self.settings)
         runner, generator = self._runner(ctx, planning=True, notes=notes)
         builder = self._builder(generator)
         per_scene, steps = builder.round(list(range(len(self.spec.scenes))), 0)
@@ -83,6 +85,7 @@ class ScenesJob:
                    cancel: CancelToken | None = None) -> ScenesResult:
         started = time.monotonic()
         self._check_output()
+        check_videos(self.spec, self.settings, calling=True)
         runner, generator = self._runner(ctx, planning=False, notes=[])
         stages = StageClock()
         runner.bus.subscribe(stages)
@@ -131,9 +134,14 @@ class ScenesJob:
             if outcome.result and "cutout" in outcome.result.meta:
                 result.cutout = outcome.result.meta["cutout"]
         frame = report.outcomes.get(sc.frame_step)
-        if frame is not None and frame.state in ("cached", "succeeded") and frame.result:
+        clip = report.outcomes.get(sc.clip_step) if sc.clip_step else None
+        clip_done = sc.clip_step is None or (clip is not None and clip.state in ("cached", "succeeded"))
+        if frame is not None and frame.state in ("cached", "succeeded") and frame.result and clip_done:
             result.state = "cached" if all(o.state == "cached" for o in outcomes) else "generated"
             result.frame = runner.store.path_of(frame.result.artifacts[0])  # type: ignore[attr-defined]
+            if clip is not None and clip.result:
+                result.clip = runner.store.path_of(clip.result.artifacts[0])  # type: ignore[attr-defined]
+                result.clip_meta = dict(clip.result.artifacts[0].meta)
             return False
         failure = next((o for o in outcomes if o.state == "failed"), None)
         if failure is None:  # skipped: a shared step it needs (its background) failed
@@ -185,7 +193,7 @@ class ScenesJob:
             check_request(self.provider, generator.capabilities, ImageRequest("scene", self.spec.aspect))
         aspect = generator.delivered_aspect(self.spec.aspect)
         return StepGraphBuilder(self.spec, self.provider, generator.model, self.frame_size, aspect,
-                            generator.capabilities.seed)
+                                generator.capabilities.seed, self.settings)
 
     def _needs_generator(self) -> bool:
         return any(scene.prompt is not None for scene in self.spec.scenes)
@@ -205,7 +213,7 @@ class ScenesJob:
                                      notes=notes if needed else [])
         if not planning:
             self._check_cloud_cutout()
-        runner = generation_runner(ctx, all_actions(), {self.provider: limits}, generator,
+        runner = generation_runner(ctx, all_actions() + clip_actions(self.settings), {self.provider: limits}, generator,
                                    pools=scene_pools(os.cpu_count() or 1))
         return runner, generator
 

@@ -29,6 +29,8 @@ class SceneResult:
     errors: list[str] = field(default_factory=list)
     cutout: dict[str, Any] | None = None
     error: BaseException | None = None  # a failure regenerating cannot fix (key, budget, …)
+    clip: Path | None = None  # the generated clip shown instead of the frame (a scene's `video:`)
+    clip_meta: dict[str, Any] | None = None  # its duration, size, model, operation, …
 
 
 @dataclass
