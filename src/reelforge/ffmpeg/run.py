@@ -14,11 +14,12 @@ import os
 import subprocess
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO
 
 from reelforge.errors import FFmpegError
+from reelforge.ffmpeg.feed import Feed, Feeding
 from reelforge.lifeline import child_preexec
 
 STDERR_TAIL_LINES = 25
@@ -83,13 +84,19 @@ def _child_setup() -> Callable[[], None] | None:
     return setup
 
 
-def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> None:
-    """Run one ffmpeg command to completion; raise FFmpegError with the stderr tail on failure."""
-    full = _with_progress(argv)
-    proc = subprocess.Popen(
-        full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        text=True, encoding="utf-8", errors="replace", preexec_fn=_child_setup(),
-    )
+def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None, feeds: Sequence[Feed] = ()) -> None:
+    """Run one ffmpeg command to completion; raise FFmpegError with the stderr tail on failure.
+    `feeds` supply the command's `pipe:@K` inputs (`reelforge.ffmpeg.feed`)."""
+    feeding = Feeding(argv, feeds)
+    try:
+        proc = subprocess.Popen(
+            _with_progress(feeding.argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            text=True, encoding="utf-8", errors="replace", preexec_fn=_child_setup(), pass_fds=feeding.pass_fds,
+        )
+    except BaseException:
+        feeding.finish_quietly()
+        raise
+    feeding.spawned()
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     reader = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
     reader.start()
@@ -107,10 +114,13 @@ def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> 
     except BaseException:
         proc.kill()
         proc.wait()
+        feeding.finish_quietly()
         raise
     reader.join(timeout=5)
     if returncode != 0:
+        feeding.finish_quietly()
         raise FFmpegError(argv, returncode, "\n".join(tail))
+    feeding.finish()
 
 
 async def _adrain(stream: asyncio.StreamReader, sink: deque[str]) -> None:
@@ -141,13 +151,20 @@ async def _kill(proc: asyncio.subprocess.Process) -> None:
             continue
 
 
-async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> None:
+async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None,
+                      feeds: Sequence[Feed] = ()) -> None:
     """Run one ffmpeg command on the event loop; raise FFmpegError with the stderr tail on
     failure. Cancelling the awaiting task kills ffmpeg (SIGKILL: the output is a temp file that
     is thrown away anyway), waits for it to exit, and re-raises the cancellation."""
-    proc = await asyncio.create_subprocess_exec(
-        *_with_progress(argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL, limit=1 << 20, preexec_fn=_child_setup())
+    feeding = Feeding(argv, feeds)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *_with_progress(feeding.argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL, limit=1 << 20, preexec_fn=_child_setup(), pass_fds=feeding.pass_fds)
+    except BaseException:
+        feeding.finish_quietly()
+        raise
+    feeding.spawned()
     assert proc.stdout is not None and proc.stderr is not None
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     drain = asyncio.create_task(_adrain(proc.stderr, tail))
@@ -158,6 +175,9 @@ async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = No
     except BaseException:
         drain.cancel()
         await _kill(proc)
+        await asyncio.to_thread(feeding.finish_quietly)
         raise
     if returncode != 0:
+        await asyncio.to_thread(feeding.finish_quietly)
         raise FFmpegError(argv, returncode, "\n".join(tail))
+    await asyncio.to_thread(feeding.finish)
