@@ -42,7 +42,7 @@ PAN = Move(1.15, 1.15, (0.435, 0.5), (0.565, 0.5), "ease-in-out", FRAMES)
 def _persp(move: Move, interpolation: str, fmt: str) -> str:
     """The renderer's old graph: perspective (eval=frame) at the still's size, then area down."""
     last = FRAMES - 1
-    e = f"((1-cos(PI*min(in/{last},1)))/2)"
+    e = f"((1-cos(PI*min((in-1)/{last},1)))/2)"  # perspective counts frames from 1
     z = f"({move.zoom_from}+{move.zoom_to - move.zoom_from}*{e})"
     fx = f"({move.focus_from[0]}+{move.focus_to[0] - move.focus_from[0]}*{e})"
     fy = f"({move.focus_from[1]}+{move.focus_to[1] - move.focus_from[1]}*{e})"
