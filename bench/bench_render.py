@@ -464,7 +464,7 @@ def main() -> None:
             for method in methods:
                 run = run_once(method, rep, job, work)
                 runs.append(run)
-                print(f"  rep {rep} {run.method:<13} {run.wall_s:7.2f} s  {run.peak_rss_mb:7.0f} MB "
+                print(f"  rep {rep} {run.method:<13} {run.wall_s:7.2f} s  CPU {run.cpu_s:7.2f} s  {run.peak_rss_mb:7.0f} MB "
                       f"(largest process {run.max_process_rss_mb:.0f} MB)  {run.frames} frames", flush=True)
     if source_state() != source:
         print(f"WARNING: reelforge changed during the run ({source} → {source_state()})", flush=True)
