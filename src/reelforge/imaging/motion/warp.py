@@ -120,4 +120,4 @@ def yuv_frames(planes: list[np.ndarray], move: Move, box: tuple[int, int], *,
             matrix = affine(window, box, 2 if i in (1, 2) else 1)
             cv2.warpAffine(plane, matrix, (view.shape[1], view.shape[0]), dst=view, flags=flags,
                            borderMode=cv2.BORDER_REPLICATE)
-        yield memoryview(buffer)
+        yield buffer.data
