@@ -22,7 +22,14 @@ and all its descendants polled every 50 ms; also the largest single process, fro
 output is checked for frame count, duration and size. Prints a markdown table and writes
 bench/results/render-N.json.
 
-usage: python bench/bench_render.py [--scenes 10] [--reps 5] [--only reelforge,ffmpeg-best]
+With --motion zoom-in (every clip zooms 1.0 → 1.2) or --motion pans (pan-right/left/down/up in
+turn) the methods are: reelforge-still (the same spec without motion: the reference), reelforge
+(with motion), ffmpeg-zoompan (the usual `scale=8000:-2,zoompan=…` per still, xfade chain),
+moviepy (the usual resize-per-frame Ken Burns, bench/moviepy_job.py --motion) and encode-floor
+(reelforge's moving frames, pre-decoded, through x264 alone). CPU is user + sys of the whole
+process tree.
+
+usage: python bench/bench_render.py [--scenes 10] [--reps 5] [--motion none|zoom-in|pans] [--only a,b]
 """
 
 from __future__ import annotations
@@ -60,6 +67,9 @@ RESULTS = BENCH / "results"
 VENV_BIN = Path(sys.executable).parent
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 METHODS = ("reelforge", "moviepy", "ffmpeg-best", "encode-floor")
+MOTION_METHODS = ("reelforge-still", "reelforge", "ffmpeg-zoompan", "moviepy", "encode-floor")
+# --motion pans: the clips cycle through these presets (zoom 1.15, focus 0.4 → 0.6 of the image).
+PANS = ("pan-right", "pan-left", "pan-down", "pan-up")
 X264 = ["-c:v", "libx264", "-preset", "medium", "-crf", "20", "-pix_fmt", "yuv420p"]
 SAMPLES = ("coffee.png", "astronaut.png", "rocket.jpg", "chelsea.png", "motorcycle_left.png",
            "hubble_deep_field.jpg", "retina.jpg", "ihc.png")
@@ -73,6 +83,12 @@ class Job:
     fps: int = 24
     duration: float = 3.0
     fade: float = 0.5
+    motion: str = "none"  # none | zoom-in | pans
+
+    def motion_of(self, index: int) -> str | None:
+        if self.motion == "none":
+            return None
+        return "zoom-in" if self.motion == "zoom-in" else PANS[index % len(PANS)]
 
     @property
     def seconds(self) -> float:
@@ -92,6 +108,7 @@ class Run:
     method: str
     rep: int
     wall_s: float
+    cpu_s: float  # user + sys of the whole process tree (wait4: the process and its reaped children)
     peak_rss_mb: float  # summed over the process tree
     max_process_rss_mb: float  # the largest single process
     frames: int
@@ -144,30 +161,34 @@ def make_images(job: Job) -> list[Path]:
 
 
 # ---- the four methods --------------------------------------------------------------------------
-def write_spec(job: Job, images: list[Path], path: Path) -> None:
+def write_spec(job: Job, images: list[Path], path: Path, motion: bool = True) -> None:
+    def layer(i: int, p: Path) -> str:
+        move = job.motion_of(i) if motion else None
+        return f"{{type: image, path: {json.dumps(str(p))}" + (f", motion: {move}}}" if move else "}")
+
     lines = [
         f"canvas: {{width: {job.width}, height: {job.height}, fps: {job.fps}}}",
         f"defaults: {{duration: {job.duration}, transition: {{name: fade, duration: {job.fade}}}}}",
         "output: {format: mp4, quality: standard}",
         "clips:",
-        *(f"  - layers: [{{type: image, path: {json.dumps(str(p))}}}]" for p in images),
+        *(f"  - layers: [{layer(i, p)}]" for i, p in enumerate(images)),
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def reelforge_method(spec: Path) -> Method:
+def reelforge_method(spec: Path, name: str = "reelforge") -> Method:
     def env(rep_dir: Path) -> dict[str, str]:
         cache = rep_dir / "reelforge-cache"
         cache.mkdir()
         return {**os.environ, "REELFORGE_CACHE_DIR": str(cache), "REELFORGE_FFMPEG": FFMPEG}
 
-    return Method("reelforge", lambda out, _: [str(VENV_BIN / "reelforge"), "render", str(spec), "-o", str(out)],
-                  env)
+    return Method(name, lambda out, _: [str(VENV_BIN / "reelforge"), "render", str(spec), "-o", str(out)], env)
 
 
 def moviepy_method(job: Job, images: list[Path]) -> Method:
     def argv(out: Path, _: Path) -> list[str]:
-        return [sys.executable, str(BENCH / "moviepy_job.py"), str(out), str(job.duration), str(job.fade),
+        motion = [f"--motion={job.motion}"] if job.motion != "none" else []
+        return [sys.executable, str(BENCH / "moviepy_job.py"), *motion, str(out), str(job.duration), str(job.fade),
                 str(job.fps), *map(str, images)]
 
     return Method("moviepy", argv)
@@ -181,6 +202,38 @@ def ffmpeg_best_argv(job: Job, images: list[Path], out: Path) -> list[str]:
         inputs += ["-framerate", str(job.fps), "-i", str(path)]
         chains.append(f"[{i}:v]format=yuv420p,loop=loop={job.scene_frames - 1}:size=1:start=0,"
                       f"settb=expr=1/{job.fps},setpts=N[v{i}]")
+    last = "v0"
+    for i in range(1, len(images)):
+        offset = i * (job.duration - job.fade)
+        chains.append(f"[{last}][v{i}]xfade=transition=fade:duration={job.fade}:offset={offset:g}[x{i}]")
+        last = f"x{i}"
+    return [FFMPEG, "-hide_banner", "-nostdin", "-y", *inputs, "-filter_complex", ";".join(chains),
+            "-map", f"[{last}]", *X264, str(out)]
+
+
+def zoompan_filter(job: Job, index: int) -> str:
+    """The zoompan recipe people paste: upscale the still (8000 px wide, to hide zoompan's
+    integer crop offsets), then zoompan with a per-frame zoom increment, out at 1920x1080."""
+    n = job.scene_frames
+    size = f"s={job.width}x{job.height}:fps={job.fps}:d={n}"
+    move = job.motion_of(index)
+    if move == "zoom-in":
+        zoom = f"z='min(zoom+{0.2 / (n - 1):.6f},1.2)':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'"
+    else:  # a pan at zoom 1.15 across the reachable range, linear in the output frame number
+        forward = move in ("pan-right", "pan-down")
+        t = f"(on/{n - 1})" if forward else f"(1-on/{n - 1})"
+        x = f"(iw-iw/zoom)*{t}" if move in ("pan-right", "pan-left") else "(iw-iw/zoom)/2"
+        y = f"(ih-ih/zoom)*{t}" if move in ("pan-down", "pan-up") else "(ih-ih/zoom)/2"
+        zoom = f"z=1.15:x='{x}':y='{y}'"
+    return f"scale=8000:-2,zoompan={zoom}:{size},format=yuv420p"
+
+
+def ffmpeg_zoompan_argv(job: Job, images: list[Path], out: Path) -> list[str]:
+    inputs: list[str] = []
+    chains: list[str] = []
+    for i, path in enumerate(images):
+        inputs += ["-i", str(path)]
+        chains.append(f"[{i}:v]{zoompan_filter(job, i)},settb=expr=1/{job.fps},setpts=N[v{i}]")
     last = "v0"
     for i in range(1, len(images)):
         offset = i * (job.duration - job.fade)
@@ -204,9 +257,16 @@ def encode_floor_method(job: Job, raw: Path) -> Method:
 
 
 def make_raw_frames(job: Job, images: list[Path], work: Path) -> Path:
-    """The job's frames as raw yuv420p (untimed): render with ffmpeg-best, decode to rawvideo."""
+    """The job's frames as raw yuv420p (untimed): render with ffmpeg-best (with motion: with
+    reelforge), decode to rawvideo. With motion this is what encoding the moving frames costs."""
     video, raw = work / "reference.mp4", work / "frames.yuv"
-    subprocess.run(ffmpeg_best_argv(job, images, video), check=True, capture_output=True)
+    if job.motion == "none":
+        subprocess.run(ffmpeg_best_argv(job, images, video), check=True, capture_output=True)
+    else:
+        spec = work / "reference.yaml"
+        write_spec(job, images, spec)
+        subprocess.run([str(VENV_BIN / "reelforge"), "render", str(spec), "-o", str(video)], check=True,
+                       capture_output=True, env={**os.environ, "REELFORGE_FFMPEG": FFMPEG})
     subprocess.run([FFMPEG, "-hide_banner", "-nostdin", "-y", "-i", str(video), "-f", "rawvideo",
                     "-pix_fmt", "yuv420p", str(raw)], check=True, capture_output=True)
     expected = job.frames * job.width * job.height * 3 // 2
@@ -224,8 +284,8 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def run_measured(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> tuple[float, int, int]:
-    """Run to completion; return (wall s, peak summed tree RSS bytes, largest process RSS bytes)."""
+def run_measured(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> tuple[float, float, int, int]:
+    """Run to completion; return (wall s, CPU s, peak summed tree RSS bytes, largest process RSS bytes)."""
     with open(log, "wb") as sink:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink)
@@ -245,7 +305,7 @@ def run_measured(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> 
         tail = log.read_text(errors="replace")[-3000:]
         raise SystemExit(f"{argv[0]} failed (exit {proc.returncode}); log {log}:\n{tail}")
     largest = usage.ru_maxrss * 1024  # kB on Linux
-    return wall, max(peak, largest), largest
+    return wall, usage.ru_utime + usage.ru_stime, max(peak, largest), largest
 
 
 def inspect_video(path: Path) -> tuple[int, float, str]:
@@ -280,11 +340,11 @@ def run_once(method: Method, rep: int, job: Job, work: Path) -> Run:
     rep_dir.mkdir()
     out = rep_dir / "out.mp4"
     env = method.env(rep_dir)
-    wall, peak, largest = run_measured(method.argv(out, rep_dir), env, rep_dir, rep_dir / "log.txt")
+    wall, cpu, peak, largest = run_measured(method.argv(out, rep_dir), env, rep_dir, rep_dir / "log.txt")
     frames, seconds = verify(method.name, out, job)
     shutil.rmtree(rep_dir)  # outputs and caches are not kept between reps
     mb = 1024 * 1024
-    return Run(method.name, rep, wall, peak / mb, largest / mb, frames, seconds)
+    return Run(method.name, rep, wall, cpu, peak / mb, largest / mb, frames, seconds)
 
 
 # ---- reporting ---------------------------------------------------------------------------------
@@ -295,6 +355,7 @@ def summarize(runs: list[Run], names: list[str]) -> dict[str, dict[str, float]]:
         out[name] = {
             "median_wall_s": statistics.median(r.wall_s for r in mine),
             "min_wall_s": min(r.wall_s for r in mine),
+            "median_cpu_s": statistics.median(r.cpu_s for r in mine),
             "median_peak_rss_mb": statistics.median(r.peak_rss_mb for r in mine),
             "median_max_process_rss_mb": statistics.median(r.max_process_rss_mb for r in mine),
             "runs": len(mine),
@@ -308,15 +369,18 @@ def ratio(summary: dict[str, dict[str, float]], name: str, ref: str, key: str) -
     return f"{summary[name][key] / summary[ref][key]:.2f}×"
 
 
-def table(summary: dict[str, dict[str, float]]) -> str:
-    rows = ["| method | median wall s | min wall s | median peak RSS MB (tree) | largest process MB "
-            "| wall ÷ ffmpeg-best | wall ÷ encode-floor | RSS ÷ encode-floor |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+def table(summary: dict[str, dict[str, float]], motion: bool = False) -> str:
+    ref = "reelforge-still" if motion else "ffmpeg-best"
+    rows = ["| method | median wall s | min wall s | median CPU s | median peak RSS MB (tree) | largest process MB "
+            f"| wall ÷ {ref} | CPU ÷ {ref} | wall ÷ encode-floor | CPU ÷ encode-floor | RSS ÷ encode-floor |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, s in summary.items():
-        rows.append(f"| {name} | {s['median_wall_s']:.2f} | {s['min_wall_s']:.2f} | {s['median_peak_rss_mb']:.0f} "
-                    f"| {s['median_max_process_rss_mb']:.0f} "
-                    f"| {ratio(summary, name, 'ffmpeg-best', 'median_wall_s')} "
+        rows.append(f"| {name} | {s['median_wall_s']:.2f} | {s['min_wall_s']:.2f} | {s['median_cpu_s']:.2f} "
+                    f"| {s['median_peak_rss_mb']:.0f} | {s['median_max_process_rss_mb']:.0f} "
+                    f"| {ratio(summary, name, ref, 'median_wall_s')} "
+                    f"| {ratio(summary, name, ref, 'median_cpu_s')} "
                     f"| {ratio(summary, name, 'encode-floor', 'median_wall_s')} "
+                    f"| {ratio(summary, name, 'encode-floor', 'median_cpu_s')} "
                     f"| {ratio(summary, name, 'encode-floor', 'median_peak_rss_mb')} |")
     return "\n".join(rows)
 
@@ -349,6 +413,12 @@ def build_methods(names: list[str], job: Job, images: list[Path], work: Path) ->
             spec = work / "spec.yaml"
             write_spec(job, images, spec)
             methods.append(reelforge_method(spec))
+        elif name == "reelforge-still":
+            spec = work / "still.yaml"
+            write_spec(job, images, spec, motion=False)
+            methods.append(reelforge_method(spec, "reelforge-still"))
+        elif name == "ffmpeg-zoompan":
+            methods.append(Method(name, lambda out, _: ffmpeg_zoompan_argv(job, images, out)))
         elif name == "moviepy":
             methods.append(moviepy_method(job, images))
         elif name == "ffmpeg-best":
@@ -362,19 +432,23 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenes", type=int, default=10, help="number of scene images (default 10)")
     parser.add_argument("--reps", type=int, default=5, help="repetitions of each method (default 5)")
-    parser.add_argument("--only", default=",".join(METHODS), help=f"comma-separated subset of {','.join(METHODS)}")
+    parser.add_argument("--motion", choices=("none", "zoom-in", "pans"), default="none",
+                        help="move every still (zoom-in, or pans cycling right/left/down/up); compares "
+                             f"{', '.join(MOTION_METHODS)}")
+    parser.add_argument("--only", default=None, help="comma-separated subset of the methods")
     args = parser.parse_args()
-    args.only = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = set(args.only) - set(METHODS)
+    known = MOTION_METHODS if args.motion != "none" else METHODS
+    args.only = [name.strip() for name in (args.only or ",".join(known)).split(",") if name.strip()]
+    unknown = set(args.only) - set(known)
     if unknown:
         parser.error(f"unknown method(s): {', '.join(sorted(unknown))}")
-    args.only = [name for name in METHODS if name in args.only]
+    args.only = [name for name in known if name in args.only]
     return args
 
 
 def main() -> None:
     args = parse_args()
-    job = Job(args.scenes)
+    job = Job(args.scenes, motion=args.motion)
     if psutil is None:
         print("psutil not installed: peak RSS is the largest single process, not the tree sum", flush=True)
     print(f"job: {job.scenes} scenes, {job.width}x{job.height}, {job.fps} fps, {job.seconds:g} s = "
@@ -390,19 +464,19 @@ def main() -> None:
             for method in methods:
                 run = run_once(method, rep, job, work)
                 runs.append(run)
-                print(f"  rep {rep} {run.method:<13} {run.wall_s:7.2f} s  {run.peak_rss_mb:7.0f} MB "
+                print(f"  rep {rep} {run.method:<13} {run.wall_s:7.2f} s  CPU {run.cpu_s:7.2f} s  {run.peak_rss_mb:7.0f} MB "
                       f"(largest process {run.max_process_rss_mb:.0f} MB)  {run.frames} frames", flush=True)
     if source_state() != source:
         print(f"WARNING: reelforge changed during the run ({source} → {source_state()})", flush=True)
     summary = summarize(runs, args.only)
     print()
-    print(table(summary))
+    print(table(summary, motion=job.motion != "none"))
     RESULTS.mkdir(parents=True, exist_ok=True)
     result = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "job": {**asdict(job),
               "seconds": job.seconds, "frames": job.frames}, "reps": args.reps,
               "reelforge": {"commit": commit, "src_tree": source}, "machine": machine(),
               "summary": summary, "runs": [asdict(r) for r in runs]}
-    path = RESULTS / f"render-{job.scenes}.json"
+    path = RESULTS / (f"render-{job.scenes}.json" if job.motion == "none" else f"render-{job.scenes}-{job.motion}.json")
     path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {path.relative_to(ROOT)}")
 

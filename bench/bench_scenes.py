@@ -35,7 +35,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_render import run_measured  # noqa: E402
+from bench.bench_render import inspect_video, run_measured  # noqa: E402
 from tests.fakes.products import ProductAPI  # noqa: E402
 
 PROMPTS = ("a ceramic coffee mug", "a glass water bottle", "a leather wallet", "a pair of running shoes",
@@ -60,7 +60,7 @@ def measure(scenes: int, delay: float, duration: float, work: Path) -> dict[str,
                "REELFORGE_CACHE_DIR": str(work / f"cache-run-{scenes}"),
                "REELFORGE_LIMITS": json.dumps({"gemini": {"max_concurrency": 10, "rpm": 0, "rpd": 0}})}
         out = work / f"run-{scenes}.mp4"
-        wall, peak, largest = run_measured([reelforge, "scenes", str(spec), "-o", str(out)], env, work,
+        wall, cpu, peak, largest = run_measured([reelforge, "scenes", str(spec), "-o", str(out)], env, work,
                                            work / f"run-{scenes}.log")
         rejected = api.rejected
     report = json.loads(out.with_name(out.stem + ".report.json").read_text())
@@ -68,9 +68,12 @@ def measure(scenes: int, delay: float, duration: float, work: Path) -> dict[str,
     timeline.write_text(json.dumps(report["timeline"]))
     env_render = {**os.environ, "REELFORGE_CACHE_DIR": str(work / f"cache-render-{scenes}")}
     alone = work / f"alone-{scenes}.mp4"
-    render_wall, render_peak, _ = run_measured([reelforge, "render", str(timeline), "-o", str(alone)], env_render,
+    render_wall, render_cpu, render_peak, _ = run_measured([reelforge, "render", str(timeline), "-o", str(alone)], env_render,
                                                work, work / f"alone-{scenes}.log")
+    frames = inspect_video(alone)[0]  # decoded after the timing
     return {"scenes": scenes, "run_s": round(wall, 2), "render_only_s": round(render_wall, 2),
+            "run_cpu_s": round(cpu, 2), "render_only_cpu_s": round(render_cpu, 2),
+            "render_fps": round(frames / render_wall, 1),
             "ratio": round(wall / render_wall, 3), "run_peak_rss_mb": round(peak / 2**20),
             "run_largest_process_mb": round(largest / 2**20), "render_peak_rss_mb": round(render_peak / 2**20),
             "429s": rejected, "states": sorted({s["state"] for s in report["scenes"]}),
@@ -78,10 +81,12 @@ def measure(scenes: int, delay: float, duration: float, work: Path) -> dict[str,
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    lines = ["| scenes | scenes run s | render alone s | ratio | run peak RSS MB (tree) | largest process MB | 429s |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| scenes | scenes run s | render alone s | ratio | render alone CPU s | render fps "
+             "| run peak RSS MB (tree) | largest process MB | 429s |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['scenes']} | {r['run_s']:.2f} | {r['render_only_s']:.2f} | {r['ratio']:.2f} | "
+                     f"{r['render_only_cpu_s']:.2f} | {r['render_fps']} | "
                      f"{r['run_peak_rss_mb']} | {r['run_largest_process_mb']} | {r['429s']} |")
     for r in rows:
         lines += ["", f"Stages of the {r['scenes']}-scene run (wall = first start → last end; busy = summed step time):", "",

@@ -168,19 +168,13 @@ def test_ken_burns_moves_smoothly_without_jitter(tmp_path: Path) -> None:
 
 
 def _phase_shift(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Sub-pixel translation from a to b (content moves left when the window pans right)."""
-    fa, fb = np.fft.fft2(a - a.mean()), np.fft.fft2(b - b.mean())
-    r = fa * np.conj(fb)
-    corr = np.fft.ifft2(r / (np.abs(r) + 1e-9)).real
-    y, x = np.unravel_index(np.argmax(corr), corr.shape)
+    """Sub-pixel translation from a to b (content moves left when the window pans right).
+    Upsampled-DFT phase correlation: a parabola fitted to the correlation peak is pulled
+    towards whole pixels on sharp content (it read a steady 0.5 px step as 0.13, 0.59, …)."""
+    from skimage.registration import phase_cross_correlation
 
-    def refine(c_m: float, c_0: float, c_p: float) -> float:
-        return 0.5 * (c_m - c_p) / (c_m - 2 * c_0 + c_p + 1e-12)
-
-    h, w = corr.shape
-    sx = x + refine(corr[y, (x - 1) % w], corr[y, x], corr[y, (x + 1) % w])
-    sy = y + refine(corr[(y - 1) % h, x], corr[y, x], corr[(y + 1) % h, x])
-    return (sx - w if sx > w / 2 else sx, sy - h if sy > h / 2 else sy)
+    (dy, dx), _, _ = phase_cross_correlation(a, b, upsample_factor=100, normalization=None)
+    return float(dx), float(dy)
 
 
 def test_video_layer_trim_speed_and_audio(tmp_path: Path, tone_video: Path) -> None:

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reelforge.ffmpeg.feed import Feed
 from reelforge.ffmpeg.graph import FilterGraph
 
 # Graphs longer than this go through a script file instead of the command line.
@@ -18,6 +19,13 @@ class Input:
 
     path: str
     options: tuple[str, ...] = ()
+    # Frames made in-process for a `pipe:@K` input (reelforge.ffmpeg.feed); not part of argv.
+    feed: Feed | None = field(default=None, compare=False, repr=False)
+
+
+def feeds_of(command: Command) -> list[Feed]:
+    """The command's feeds, in the order their `pipe:@K` placeholders were numbered."""
+    return [item.feed for item in command.inputs if item.feed is not None]
 
 
 @dataclass(frozen=True)

@@ -12,20 +12,24 @@ import numpy as np
 from reelforge.errors import FFmpegError
 
 
-def write_mp4(frames: Iterable[np.ndarray], path: Path, size: tuple[int, int], fps: int = 24) -> int:
-    """Encode RGB uint8 frames of `size` (w, h) to H.264/yuv420p at `path`; returns the frame count."""
+def write_mp4(frames: Iterable[np.ndarray | memoryview], path: Path, size: tuple[int, int], fps: int = 24,
+              pix_fmt: str = "rgb24") -> int:
+    """Encode frames of `size` (w, h) to H.264/yuv420p at `path`; returns the frame count.
+    Frames are RGB uint8 arrays, or raw BT.709 limited-range yuv420p with `pix_fmt="yuv420p"`."""
     from reelforge.ffmpeg.binary import ffmpeg_path
 
     w, h = size
-    argv = [ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+    argv = [ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", pix_fmt,
             "-s", f"{w}x{h}", "-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", "veryfast",
             "-crf", "20", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path)]
+    if pix_fmt == "yuv420p":  # say what the planes are (BT.709 limited range), as the renderer does
+        argv[-1:-1] = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdin is not None
     count = 0
     try:
         for frame in frames:
-            proc.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
+            proc.stdin.write(frame if isinstance(frame, memoryview) else np.ascontiguousarray(frame, dtype=np.uint8).data)
             count += 1
     except BrokenPipeError:
         pass

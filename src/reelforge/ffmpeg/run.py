@@ -15,11 +15,12 @@ import re
 import subprocess
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
 from reelforge.errors import FFmpegError, InputError
+from reelforge.ffmpeg.feed import Feed, Feeding
 from reelforge.lifeline import child_preexec
 
 STDERR_TAIL_LINES = 25
@@ -173,13 +174,20 @@ def _child_setup() -> Callable[[], None] | None:
     return setup
 
 
-def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> FFmpegRun:
-    """Run one ffmpeg command to completion; raise FFmpegError with the stderr tail on failure."""
-    full = _with_progress(argv)
-    proc = subprocess.Popen(
-        full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        text=True, encoding="utf-8", errors="replace", preexec_fn=_child_setup(),
-    )
+def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None,
+               feeds: Sequence[Feed] = ()) -> FFmpegRun:
+    """Run one ffmpeg command to completion; raise FFmpegError with the stderr tail on failure.
+    `feeds` supply the command's `pipe:@K` inputs (`reelforge.ffmpeg.feed`)."""
+    feeding = Feeding(argv, feeds)
+    try:
+        proc = subprocess.Popen(
+            _with_progress(feeding.argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            text=True, encoding="utf-8", errors="replace", preexec_fn=_child_setup(), pass_fds=feeding.pass_fds,
+        )
+    except BaseException:
+        feeding.finish_quietly()
+        raise
+    feeding.spawned()
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     report = FFmpegRun()
     reader = threading.Thread(target=_drain, args=(proc.stderr, tail, report), daemon=True)
@@ -200,10 +208,13 @@ def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> 
     except BaseException:
         proc.kill()
         proc.wait()
+        feeding.finish_quietly()
         raise
     reader.join(timeout=5)
     if returncode != 0:
+        feeding.finish_quietly()
         raise _failure(argv, returncode, tail, report)
+    feeding.finish()
     return report
 
 
@@ -240,13 +251,20 @@ async def _kill(proc: asyncio.subprocess.Process) -> None:
             continue
 
 
-async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None) -> FFmpegRun:
+async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None,
+                      feeds: Sequence[Feed] = ()) -> FFmpegRun:
     """Run one ffmpeg command on the event loop; raise FFmpegError with the stderr tail on
     failure. Cancelling the awaiting task kills ffmpeg (SIGKILL: the output is a temp file that
     is thrown away anyway), waits for it to exit, and re-raises the cancellation."""
-    proc = await asyncio.create_subprocess_exec(
-        *_with_progress(argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL, limit=1 << 20, preexec_fn=_child_setup())
+    feeding = Feeding(argv, feeds)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *_with_progress(feeding.argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL, limit=1 << 20, preexec_fn=_child_setup(), pass_fds=feeding.pass_fds)
+    except BaseException:
+        feeding.finish_quietly()
+        raise
+    feeding.spawned()
     assert proc.stdout is not None and proc.stderr is not None
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     report = FFmpegRun()
@@ -258,7 +276,10 @@ async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = No
     except BaseException:
         drain.cancel()
         await _kill(proc)
+        await asyncio.to_thread(feeding.finish_quietly)
         raise
     if returncode != 0:
+        await asyncio.to_thread(feeding.finish_quietly)
         raise _failure(argv, returncode, tail, report)
+    await asyncio.to_thread(feeding.finish)
     return report

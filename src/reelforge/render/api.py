@@ -19,7 +19,8 @@ from typing import Any, Literal, TypeVar
 from reelforge.atomic import atomic_output
 from reelforge.errors import SpecError
 from reelforge.ffmpeg.binary import ffmpeg_path
-from reelforge.ffmpeg.command import Command, OutputFile, compile_argv, needs_script
+from reelforge.ffmpeg.command import Command, OutputFile, compile_argv, feeds_of, needs_script
+from reelforge.ffmpeg.feed import Feed
 from reelforge.ffmpeg.graph import Chain, Filter, FilterGraph
 from reelforge.ffmpeg.run import Progress, arun_ffmpeg, damage_warning, run_ffmpeg
 from reelforge.lifeline import temp_dir
@@ -210,7 +211,7 @@ def _render_single(cmd: Command, on_progress: ProgressHandler | None, total: flo
     """A blocking single ffmpeg run (used for one-frame previews)."""
     def run(tmp: str, work: Path) -> list[list[str]]:
         argv = _argv(_with_output(cmd, tmp), work)
-        run_ffmpeg(argv)
+        run_ffmpeg(argv, feeds=feeds_of(cmd))
         return [argv]
 
     return run
@@ -320,7 +321,7 @@ class _Steps:
         overall = seconds / self.total if self.total > 0 else 1.0
         self.on_step(StepReport(type_, step.id, step.label, fraction, overall, seconds, self.total, progress, error))
 
-    async def run(self, step_id: str, argv: list[str]) -> list[str]:
+    async def run(self, step_id: str, argv: list[str], feeds: list[Feed] | None = None) -> list[str]:
         step = self.steps[step_id]
         self._report("started", step, 0.0)
 
@@ -329,7 +330,7 @@ class _Steps:
             self._report("progress", step, fraction, p)
 
         try:
-            report = await arun_ffmpeg(argv, progress)
+            report = await arun_ffmpeg(argv, progress, feeds or ())
         except asyncio.CancelledError:
             self._report("failed", step, 0.0, error="cancelled")
             raise
@@ -353,7 +354,8 @@ async def execute(work: RenderWork, on_step: StepHandler | None = None) -> Rende
     with atomic_output(work.output) as tmp, temp_dir("render") as tmp_dir:
         workdir = Path(tmp_dir)
         if work.command is not None:
-            commands = [await steps.run("encode", _argv(_with_output(work.command, str(tmp)), workdir))]
+            cmd = _with_output(work.command, str(tmp))
+            commands = [await steps.run("encode", _argv(cmd, workdir), feeds_of(cmd))]
         else:
             commands = await _run_segments(work, str(tmp), workdir, steps)
     return RenderResult(work.output, work.plan.duration, work.plan.total_frames, commands, work.graph,
@@ -365,7 +367,7 @@ async def _run_segments(work: RenderWork, tmp: str, workdir: Path, steps: _Steps
     for k, segment in enumerate(work.segments):
         path = str(workdir / f"segment-{k:04d}.nut")
         cmd = build_segment_command(plan, segment, path, work.fmt, work.quality, work.hardware)
-        commands.append(await steps.run(f"segment-{k + 1:03d}", _argv(cmd, workdir)))
+        commands.append(await steps.run(f"segment-{k + 1:03d}", _argv(cmd, workdir), feeds_of(cmd)))
         paths.append((path, float(segment.frames / plan.fps)))
     concat = workdir / "segments.ffconcat"
     concat.write_text(concat_list_text(paths), encoding="utf-8")

@@ -1,5 +1,7 @@
-"""Image-to-video as an eased Ken Burns move: the still is cropped by a window that zooms in and
-drifts, eased in and out (no black borders: the zoom always covers the pan)."""
+"""Image-to-video as an eased Ken Burns move: a window that zooms in and drifts over the still,
+eased in and out, never leaving it (no borders). Same geometry and resampler as the renderer's
+Ken Burns layers (`warp.py`): one sub-pixel affine warp per frame from a source oversampled once
+(as far as the image has pixels), so a zoom-in shows detail instead of enlarging pixels."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ from collections.abc import Iterator
 
 import cv2
 import numpy as np
+
+from reelforge.imaging.motion.warp import Move, affine, source_planes, yuv_frames
 
 
 def ease(t: float) -> float:
@@ -25,18 +29,35 @@ def cover(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return resized[y:y + h, x:x + w]
 
 
+def _source(image: np.ndarray, size: tuple[int, int], zoom: float) -> np.ndarray:
+    """The still covering `size` × up to `zoom`: oversampled only as far as it has pixels, so a
+    frame already at `size` (a clip's last frame, to extend) stays exactly itself at frame 0."""
+    w, h = size
+    own = max(1.0, min(image.shape[1] / w, image.shape[0] / h))
+    k = min(zoom, own)
+    return cover(image, (max(w, 2 * round(w * k / 2)), max(h, 2 * round(h * k / 2))))
+
+
+def _move(size: tuple[int, int], frames: int, zoom: float, pan: tuple[float, float]) -> Move:
+    # pan is a fraction of the frame at the end of the move: the focus travels from the centre.
+    return Move(1.0, zoom, (0.5, 0.5), (0.5 + pan[0], 0.5 + pan[1]), "smoothstep", frames)
+
+
 def kenburns(image: np.ndarray, size: tuple[int, int], frames: int, *, zoom: float = 1.15,
              pan: tuple[float, float] = (0.04, -0.02)) -> Iterator[np.ndarray]:
-    """`frames` frames of `size` from an RGB still: zoom from 1 to `zoom` and pan by `pan`
+    """`frames` RGB frames of `size` from an RGB still: zoom from 1 to `zoom` and pan by `pan`
     (fractions of the frame) with smoothstep easing. Frame 0 is the still, fitted to cover."""
-    base = cover(image, size)
-    w, h = size
+    source = _source(image, size, zoom)
+    move = _move(size, frames, zoom, pan)
+    shape = (source.shape[1], source.shape[0])
     for n in range(frames):
-        t = ease(n / max(1, frames - 1))
-        scale = 1 + (zoom - 1) * t
-        dx, dy = pan[0] * w * t, pan[1] * h * t
-        # scale about the centre, then shift: x' = s·(x − c) + c − d
-        matrix = np.array([[scale, 0, (1 - scale) * w / 2 - dx * scale],
-                             [0, scale, (1 - scale) * h / 2 - dy * scale]], np.float32)
-        yield np.asarray(cv2.warpAffine(base, matrix, (w, h), flags=cv2.INTER_LINEAR,
-                                        borderMode=cv2.BORDER_REFLECT))
+        matrix = affine(move.window(n, shape), size)
+        yield np.asarray(cv2.warpAffine(source, matrix, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                        borderMode=cv2.BORDER_REPLICATE))
+
+
+def kenburns_yuv(image: np.ndarray, size: tuple[int, int], frames: int, *, zoom: float = 1.15,
+                 pan: tuple[float, float] = (0.04, -0.02)) -> Iterator[memoryview]:
+    """The same move as raw yuv420p frames (BT.709 limited range), for the encoder directly."""
+    source = _source(image, size, zoom)
+    yield from yuv_frames(source_planes(source), _move(size, frames, zoom, pan), size)

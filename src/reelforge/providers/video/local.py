@@ -43,7 +43,7 @@ def render_clip(out: Path, size: tuple[int, int], seconds: float, *, prompt: str
     from reelforge.ffmpeg.frames import read_frames, write_mp4
     from reelforge.imaging.motion.card import card
     from reelforge.imaging.motion.extend import extend
-    from reelforge.imaging.motion.kenburns import kenburns
+    from reelforge.imaging.motion.kenburns import kenburns_yuv
     from reelforge.imaging.motion.morph import morph
 
     frames = max(2, round(seconds * FPS))
@@ -51,8 +51,8 @@ def render_clip(out: Path, size: tuple[int, int], seconds: float, *, prompt: str
         source = extend(read_frames(video, size), size, frames)
     elif image is not None and last_frame is not None:
         source = morph(_decode(image), _decode(last_frame), size, frames)
-    elif image is not None:
-        source = kenburns(_decode(image), size, frames)
+    elif image is not None:  # the still straight to the encoder's pixel format (no RGB frames)
+        return write_mp4(kenburns_yuv(_decode(image), size, frames), out, size, FPS, pix_fmt="yuv420p")
     else:
         source = card(prompt, size, frames, seed)
     return write_mp4(source, out, size, FPS)
