@@ -47,4 +47,7 @@ def serve(
 
     app = create_app(settings, workers=workers or os.cpu_count() or 1)
     typer.echo(f"reelforge service on http://{host}:{port}/  (API docs: /docs, data: {settings.data_dir})")
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
+    # httptools parses HTTP in C (h11, the fallback, cost a third of the server's CPU under 400
+    # polls a second); the loop stays asyncio's: ffmpeg children need preexec_fn and pass_fds.
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10, loop="asyncio",
+                http="auto")

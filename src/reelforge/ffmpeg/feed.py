@@ -12,6 +12,7 @@ full pipe gets EPIPE and stops."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -86,6 +87,7 @@ class Feeding:
         self.threads, self.writes = [], []
 
     def _write(self, fd: int, feed: Feed) -> None:
+        _lower_this_thread()
         try:
             for chunk in feed.chunks():
                 view = memoryview(chunk).cast("B")
@@ -106,3 +108,15 @@ def _grow(fd: int) -> None:
         fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
     except (ImportError, OSError):
         pass  # a smaller pipe only means more wake-ups
+
+
+def _lower_this_thread() -> None:
+    """The frames a feed draws are render work, like ffmpeg's: give this thread ffmpeg's
+    `REELFORGE_FFMPEG_NICE` (Linux sets priorities per thread), so under `reelforge serve` the
+    API's own thread goes first."""
+    from reelforge.settings import get_settings
+
+    nice = get_settings().ffmpeg_nice
+    if nice > 0 and hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
