@@ -203,3 +203,22 @@ def test_without_inheritable_pipes_the_filter_path_renders_the_same_move(tmp_pat
         a, b = cv2.GaussianBlur(fed[n], (0, 0), 2), cv2.GaussianBlur(filtered[n], (0, 0), 2)
         assert np.abs(a - b).mean() < 3, n
         assert max(map(abs, shift(fed[n], filtered[n]))) < 0.15, n
+
+
+def test_raw_yuv_frames_keep_their_colours_through_write_mp4(tmp_path: Path) -> None:
+    """The local engine hands write_mp4 BT.709 planes. Tagging only the output made ffmpeg read
+    them as BT.601 and convert: every local clip came out darker (Y 68 → 62)."""
+    import subprocess
+
+    from reelforge.ffmpeg.binary import ffmpeg_path
+    from reelforge.ffmpeg.frames import write_mp4
+    from reelforge.imaging.motion.warp import rgb_to_yuv420
+
+    colour = (80, 50, 100)
+    flat = np.zeros((64, 64, 3), np.uint8)
+    flat[:] = colour
+    planes = np.concatenate([p.ravel() for p in rgb_to_yuv420(flat)])
+    write_mp4([planes] * 3, tmp_path / "flat.mp4", (64, 64), 24, pix_fmt="yuv420p")
+    rgb = subprocess.run([ffmpeg_path(), "-v", "error", "-i", str(tmp_path / "flat.mp4"), "-frames:v", "1",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    assert max(abs(a - b) for a, b in zip(rgb[:3], colour)) <= 2, list(rgb[:3])

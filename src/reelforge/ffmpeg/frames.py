@@ -22,8 +22,11 @@ def write_mp4(frames: Iterable[np.ndarray | memoryview], path: Path, size: tuple
     argv = [ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", pix_fmt,
             "-s", f"{w}x{h}", "-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", "veryfast",
             "-crf", "20", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path)]
-    if pix_fmt == "yuv420p":  # say what the planes are (BT.709 limited range), as the renderer does
-        argv[-1:-1] = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
+    if pix_fmt == "yuv420p":
+        # Say what the planes are (BT.709 limited range) on the frames themselves, as the renderer
+        # does. Output flags alone made ffmpeg take the raw planes as BT.601 and convert them
+        # (Y 68 → 62: every colour darker).
+        argv[-1:-1] = ["-vf", "setparams=range=tv:colorspace=bt709:color_primaries=bt709:color_trc=bt709"]
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdin is not None
     count = 0
