@@ -114,3 +114,19 @@ def _interrupted(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return _signalled is not None
+
+
+def step_lines() -> Callable[[Any], None] | None:
+    """On a terminal: one stderr line per step that finished, came from the cache, failed or was
+    retried (the product-shots and story commands; their steps are few and slow)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(event: Any) -> None:
+        kind, data = event.type, event.data
+        if kind in ("step.finished", "step.cached", "step.failed", "step.retried"):
+            typer.echo(f"{kind.split('.')[1]:8} {data.get('label') or event.step}"
+                       + (f": {data.get('error')}" if data.get("error") else ""), err=True)
+
+    return show
+

@@ -3,14 +3,12 @@ cut-out and studio shots per product, report.json and an offline index.html."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from reelforge.cli._common import fail, print_warnings, usage_error
+from reelforge.cli._common import fail, print_warnings, step_lines, usage_error
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -68,7 +66,7 @@ def product_shots(
             typer.echo(f"plan: {len(plan.steps)} step(s), {plan.calls} paid call(s), {plan.cached} cached; "
                        f"estimated cost {cost}")
             return
-        result = job.run(_progress())
+        result = job.run(step_lines())
     except ReelforgeError as exc:
         fail(exc)
     print_warnings(tuple(result.report.get("warnings", [])))
@@ -87,14 +85,3 @@ def product_shots(
         raise typer.Exit(2)
 
 
-def _progress() -> Callable[[Any], None] | None:
-    if not sys.stderr.isatty():
-        return None
-
-    def show(event: Any) -> None:
-        kind, data = event.type, event.data
-        if kind in ("step.finished", "step.cached", "step.failed", "step.retried"):
-            typer.echo(f"{kind.split('.')[1]:8} {data.get('label') or event.step}"
-                       + (f": {data.get('error')}" if data.get("error") else ""), err=True)
-
-    return show

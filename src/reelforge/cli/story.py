@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from reelforge.cli._common import check_choice, fail, print_warnings
+from reelforge.cli._common import check_choice, fail, print_warnings, step_lines
 
 
 class _IdeaOrCommand(TyperGroup):
@@ -92,7 +91,7 @@ def write(idea: Annotated[str, typer.Argument(help="The idea, in a sentence.")],
         job = _job(output=output.parent, idea=idea, character=character, description=description, segments=segments,
                    format=fmt, writer=writer, duration=duration, allow_dialogue=dialogue,
                    creature_language=creature_language, style=style, video_provider=video_provider, budget_usd=budget)
-        script, report = job.write(_progress())
+        script, report = job.write(step_lines())
         save_script(script, output)
     except ReelforgeError as exc:
         fail(exc)
@@ -150,7 +149,7 @@ def _run_or_plan(job: Any, dry_run: bool) -> None:
     if dry_run:
         _print_plan(job.plan())
         return
-    result = job.run(_progress())
+    result = job.run(step_lines())
     _print_result(result)
     if result.report["run"]["state"] != "succeeded" and not result.report["warnings"]:
         raise typer.Exit(1)
@@ -184,19 +183,6 @@ def _print_result(result: Any) -> None:
     draft = " [draft script]" if report["draft"] else ""
     typer.echo(f"wrote {result.video} ({report['duration_s']} s){draft}, thumbnails, report.json → {result.output}")
     typer.echo(f"cost ${report['cost_usd']:.4f} ({stages}); paid this run ${report['paid_this_run_usd']:.4f}")
-
-
-def _progress() -> Callable[[Any], None] | None:
-    if not sys.stderr.isatty():
-        return None
-
-    def show(event: Any) -> None:
-        kind, data = event.type, event.data
-        if kind in ("step.finished", "step.cached", "step.failed", "step.retried"):
-            typer.echo(f"{kind.split('.')[1]:8} {data.get('label') or event.step}"
-                       + (f": {data.get('error')}" if data.get("error") else ""), err=True)
-
-    return show
 
 
 # --- characters ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ scripts held to the answer's JSON Schema."""
 from __future__ import annotations
 
 from reelforge.providers.limits import Limits
+from reelforge.providers.openai_compat import openai_compatible_configured
 from reelforge.providers.registry import ProviderEntry, Registry
 from reelforge.providers.writer.base import Writer
 from reelforge.settings import Settings
@@ -16,13 +17,6 @@ def _gemini_configured(settings: Settings) -> str | None:
     from reelforge.providers.images.google import google_configured
 
     return google_configured(settings)
-
-
-def _openai_configured(settings: Settings) -> str | None:
-    local = settings.openai_base_url.startswith(("http://127.0.0.1", "http://localhost"))
-    if settings.openai_api_key is None and not local:
-        return "OPENAI_API_KEY is not set"
-    return None
 
 
 WRITERS: Registry[Writer] = Registry("writer")
@@ -41,7 +35,7 @@ for _entry in (
     ProviderEntry("openai", "OpenAI-compatible chat completions with a json_schema response format (OpenAI, or "
                             "Ollama/vLLM/LM Studio through REELFORGE_OPENAI_BASE_URL)",
                   "reelforge.providers.writer.openai_chat:create", sdk="openai", package="openai",
-                  configured=_openai_configured,
+                  configured=openai_compatible_configured,
                   env=(("OPENAI_API_KEY", "API key (not needed for a server on 127.0.0.1/localhost)"),
                        ("REELFORGE_OPENAI_WRITER_MODEL", "model id (default gpt-4o-mini; e.g. qwen2.5 for Ollama)"),
                        ("REELFORGE_OPENAI_BASE_URL", "base URL incl. /v1, e.g. http://127.0.0.1:11434/v1")),
