@@ -222,3 +222,52 @@ def test_raw_yuv_frames_keep_their_colours_through_write_mp4(tmp_path: Path) -> 
     rgb = subprocess.run([ffmpeg_path(), "-v", "error", "-i", str(tmp_path / "flat.mp4"), "-frames:v", "1",
                           "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
     assert max(abs(a - b) for a, b in zip(rgb[:3], colour)) <= 2, list(rgb[:3])
+
+
+def test_frames_drawn_in_the_feed_process_are_the_frames_drawn_in_threads(tmp_path: Path, monkeypatch) -> None:
+    """`reelforge serve` draws moving layers in a child process (REELFORGE_FEED_PROCESS=1) so the
+    API's interpreter never does that work: the pixels must not depend on where they were drawn,
+    and no writer thread may run in this process."""
+    from reelforge.ffmpeg.feed import Feeding
+    from reelforge.settings import get_settings
+
+    image = tmp_path / "board.png"
+    checkerboard((W * 2, H * 2)).save(image)
+    threaded = render_luma(tmp_path, image, "zoom-in", frames=20)
+    monkeypatch.setenv("REELFORGE_FEED_PROCESS", "1")
+    get_settings.cache_clear()
+    try:
+        work = prepare_render({"canvas": {"width": W, "height": H, "fps": FPS}, "clips": [
+            {"duration": 1, "layers": [{"type": "image", "path": str(image), "motion": "zoom-in"}]}]},
+            tmp_path / "x.mp4")
+        assert work.command is not None
+        feeding = Feeding(compile_argv(work.command), feeds_of(work.command))
+        assert feeding.in_process and feeding.threads == []
+        feeding.finish_quietly()
+        drawn_apart = render_luma(tmp_path, image, "zoom-in", frames=20)
+    finally:
+        get_settings.cache_clear()
+    assert np.array_equal(threaded, drawn_apart)
+
+
+def test_a_still_that_breaks_in_the_feed_process_fails_the_run_naming_it(tmp_path: Path, monkeypatch) -> None:
+    """The feed process reports its error on stderr; the run raises it (not a short video)."""
+    from reelforge.ffmpeg.feed import FeedError
+    from reelforge.settings import get_settings
+    from reelforge.render.motion import MotionFeed
+    from reelforge.spec.timeline import KenBurns
+
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    feed = MotionFeed(str(broken), (64, 64), KenBurns(zoom_from=1.0, zoom_to=1.2), 30)
+    out = tmp_path / "never.mp4"
+    cmd = Command((Input("pipe:@0", ("-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", "64x64",
+                                     "-framerate", "30"), feed),), FilterGraph(()),
+                  (OutputFile(str(out), ("0:v",), ("-c:v", "libx264")),))
+    monkeypatch.setenv("REELFORGE_FEED_PROCESS", "1")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(FeedError, match="broken.png"):
+            run_ffmpeg(compile_argv(cmd, ffmpeg=ffmpeg_path()), feeds=feeds_of(cmd))
+    finally:
+        get_settings.cache_clear()

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="Run ffmpeg at this lower CPU priority (nice); `reelforge serve` uses 10 unless set, so "
                     "encodes never starve the API.",
     )
+    feed_process: bool = Field(
+        default=False,
+        description="Draw moving layers' frames (Ken Burns) in a child process at ffmpeg's priority instead of "
+                    "threads of this process; `reelforge serve` turns it on, so the process that answers the API "
+                    "never shares its interpreter with frame drawing.",
+    )
     segment_clips: int = Field(
         default=2, ge=0,
         description="Render timelines with more clips than this in segments of this many clips, so memory "

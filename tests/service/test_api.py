@@ -167,3 +167,39 @@ def test_queue_is_bounded_and_in_order(tmp_path: Path) -> None:
             time.sleep(0.02)
         finished = [c.get(f"/v1/jobs/{i}").json()["finished_at"] for i in ids]
         assert finished == sorted(finished)
+
+
+def test_polls_that_find_a_view_expired_share_one_rebuild() -> None:
+    """A hundred pollers arriving while a running job's view is rebuilt wait for that rebuild
+    (one database read), instead of a hundred reads at the moment the answer expires; a failed
+    rebuild (the job vanished: 404) reaches every waiter."""
+    import asyncio
+
+    from fastapi import HTTPException
+
+    from reelforge.service.live_views import LiveViews
+
+    views, builds = LiveViews(max_age_s=60), []
+
+    async def build() -> bytes:
+        builds.append(1)
+        await asyncio.sleep(0.05)
+        return b'{"status": "running"}'
+
+    async def polls() -> list[bytes]:
+        return await asyncio.gather(*(views.answer("j1", 7, build) for _ in range(100)))
+
+    assert asyncio.run(polls()) == [b'{"status": "running"}'] * 100
+    assert len(builds) == 1
+    assert asyncio.run(polls()) == [b'{"status": "running"}'] * 100 and len(builds) == 1  # still fresh
+
+    async def vanished() -> bytes:
+        builds.append(1)
+        await asyncio.sleep(0.05)
+        raise HTTPException(404, "no job j2")
+
+    async def failing_polls() -> list[object]:
+        return await asyncio.gather(*(views.answer("j2", 1, vanished) for _ in range(20)), return_exceptions=True)
+
+    answers = asyncio.run(failing_polls())
+    assert len(builds) == 2 and all(isinstance(a, HTTPException) and a.status_code == 404 for a in answers)

@@ -31,6 +31,8 @@ def serve(
 
     # encodes run below the API's priority unless the user says otherwise (read by ffmpeg/run.py)
     os.environ.setdefault("REELFORGE_FFMPEG_NICE", "10")
+    # moving layers are drawn in a child process at that priority, not in the API's interpreter
+    os.environ.setdefault("REELFORGE_FEED_PROCESS", "1")
     get_settings.cache_clear()
     settings = get_settings()
     if not _loopback(host) and not settings.key_list() and not insecure:

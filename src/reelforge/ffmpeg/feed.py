@@ -8,14 +8,23 @@ frame being written, so memory stays flat however long the clip.
 
 A feed that fails makes the run fail (ffmpeg would otherwise see an early end of file and
 write a short video); ffmpeg that ends or dies closes its read ends, so a writer blocked on a
-full pipe gets EPIPE and stops."""
+full pipe gets EPIPE and stops.
+
+With `REELFORGE_FEED_PROCESS=1` (what `reelforge serve` uses) the writers
+are threads of one child process per ffmpeg run instead (`python -m reelforge.ffmpeg.feed_process`,
+at ffmpeg's priority): it inherits the write ends and gets the feeds pickled on stdin. Drawing
+frames then never takes the API process's interpreter lock or its cores' time slices, at the
+price of one interpreter start (~0.3 CPU-s) per ffmpeg run — which is why the CLI keeps threads."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import pickle
+import subprocess
+import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 PLACEHOLDER = "pipe:@{}"
@@ -33,17 +42,29 @@ def feeds_supported() -> bool:
     return os.name == "posix"
 
 
-class Feeding:
-    """Pipes and writer threads for one ffmpeg run: `argv` has the placeholders replaced,
-    `pass_fds` are the read ends to hand to the child; call `spawned()` right after the child
-    starts and `finish()` after it exits (raises the first feed error)."""
+class FeedError(RuntimeError):
+    """A feed drawn in the feed process failed; the message is that process's account of it."""
 
-    def __init__(self, argv: list[str], feeds: Sequence[Feed]) -> None:
+
+class Feeding:
+    """Pipes and writers for one ffmpeg run: `argv` has the placeholders replaced, `pass_fds`
+    are the read ends to hand to ffmpeg; call `spawned()` right after ffmpeg starts and
+    `finish()` after it exits (raises the first feed error). `in_process` picks the writers:
+    threads here (False) or one child process (True); None reads `REELFORGE_FEED_PROCESS`."""
+
+    def __init__(self, argv: list[str], feeds: Sequence[Feed], *, in_process: bool | None = None,
+                 child_setup: Callable[[], None] | None = None) -> None:
         self.feeds = list(feeds)
         self.errors: list[BaseException] = []
         self.reads: list[int] = []
         self.threads: list[threading.Thread] = []
         self.writes: list[int] = []
+        self.child: subprocess.Popen[bytes] | None = None
+        if in_process is None:
+            from reelforge.settings import get_settings
+
+            in_process = bool(self.feeds) and get_settings().feed_process
+        self.in_process, self.child_setup = in_process, child_setup
         names: dict[str, str] = {}
         for k, feed in enumerate(self.feeds):
             read, write = os.pipe()
@@ -51,8 +72,9 @@ class Feeding:
             self.reads.append(read)
             self.writes.append(write)
             names[PLACEHOLDER.format(k)] = f"pipe:{read}"
-            self.threads.append(threading.Thread(target=self._write, args=(write, feed), daemon=True,
-                                                 name=f"reelforge-feed-{k}"))
+            if not in_process:
+                self.threads.append(threading.Thread(target=self._write, args=(write, feed), daemon=True,
+                                                     name=f"reelforge-feed-{k}"))
         self.argv = [names.get(a, a) for a in argv]
 
     @property
@@ -60,10 +82,29 @@ class Feeding:
         return tuple(self.reads)
 
     def spawned(self) -> None:
-        """The child holds its copies now: close ours (so ffmpeg's exit means EPIPE) and start."""
+        """ffmpeg holds its copies now: close ours (so ffmpeg's exit means EPIPE) and start."""
         self.close_reads()
+        if self.in_process:
+            self._start_child()
         for thread in self.threads:
             thread.start()
+
+    def _start_child(self) -> None:
+        """One process writes every feed of this run; it inherits the write ends, ours close."""
+        try:
+            self.child = subprocess.Popen(
+                [sys.executable, "-m", "reelforge.ffmpeg.feed_process"], stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=self.writes, preexec_fn=self.child_setup)
+            stdin, self.child.stdin = self.child.stdin, None  # communicate() must not flush it later
+            assert stdin is not None
+            with stdin:
+                pickle.dump(list(zip(self.writes, self.feeds)), stdin)
+        except BrokenPipeError:
+            pass  # the child died at once; finish() reports what it said
+        finally:
+            for fd in self.writes:
+                os.close(fd)
+            self.writes = []
 
     def close_reads(self) -> None:
         for fd in self.reads:
@@ -79,6 +120,12 @@ class Feeding:
     def finish_quietly(self, timeout: float = 30.0) -> None:
         """Wait for the writers (after ffmpeg failed, its own error says more than a feed's)."""
         self.close_reads()
+        if self.in_process:
+            for fd in self.writes:  # ffmpeg never started, so neither did the feed process
+                os.close(fd)
+            self.writes = []
+            self._wait_child(timeout)
+            return
         for thread, write in zip(self.threads, self.writes):
             if thread.ident is None:  # never started (the child did not start): close its pipe here
                 os.close(write)
@@ -86,19 +133,37 @@ class Feeding:
                 thread.join(timeout)
         self.threads, self.writes = [], []
 
+    def _wait_child(self, timeout: float) -> None:
+        child, self.child = self.child, None
+        if child is None:
+            return
+        try:
+            _, said = child.communicate(timeout=timeout)  # ffmpeg has ended: its pipes are closed
+        except subprocess.TimeoutExpired:
+            child.kill()
+            _, said = child.communicate()
+        if child.returncode != 0:
+            text = said.decode("utf-8", "replace").strip() or f"the feed process exited with {child.returncode}"
+            self.errors.append(FeedError(text.splitlines()[-1]))
+
     def _write(self, fd: int, feed: Feed) -> None:
         _lower_this_thread()
-        try:
-            for chunk in feed.chunks():
-                view = memoryview(chunk).cast("B")
-                while view:
-                    view = view[os.write(fd, view):]
-        except BrokenPipeError:
-            pass  # ffmpeg stopped reading (it ended, failed or was killed): nothing more to do
-        except BaseException as exc:  # reported by finish(): a short input must not pass as a video
-            self.errors.append(exc)
-        finally:
-            os.close(fd)
+        write_feed(fd, feed, self.errors)
+
+
+def write_feed(fd: int, feed: Feed, errors: list[BaseException]) -> None:
+    """Write every frame of `feed` into `fd`, then close it; a failure lands in `errors`."""
+    try:
+        for chunk in feed.chunks():
+            view = memoryview(chunk).cast("B")
+            while view:
+                view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        pass  # ffmpeg stopped reading (it ended, failed or was killed): nothing more to do
+    except BaseException as exc:  # reported by finish(): a short input must not pass as a video
+        errors.append(exc)
+    finally:
+        os.close(fd)
 
 
 def _grow(fd: int) -> None:

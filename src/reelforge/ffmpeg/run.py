@@ -178,7 +178,7 @@ def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None,
                feeds: Sequence[Feed] = ()) -> FFmpegRun:
     """Run one ffmpeg command to completion; raise FFmpegError with the stderr tail on failure.
     `feeds` supply the command's `pipe:@K` inputs (`reelforge.ffmpeg.feed`)."""
-    feeding = Feeding(argv, feeds)
+    feeding = Feeding(argv, feeds, child_setup=_child_setup())
     try:
         proc = subprocess.Popen(
             _with_progress(feeding.argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
@@ -256,7 +256,7 @@ async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = No
     """Run one ffmpeg command on the event loop; raise FFmpegError with the stderr tail on
     failure. Cancelling the awaiting task kills ffmpeg (SIGKILL: the output is a temp file that
     is thrown away anyway), waits for it to exit, and re-raises the cancellation."""
-    feeding = Feeding(argv, feeds)
+    feeding = Feeding(argv, feeds, child_setup=_child_setup())
     try:
         proc = await asyncio.create_subprocess_exec(
             *_with_progress(feeding.argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -5,6 +5,7 @@ REELFORGE_BROKER_URL is set — and closes them on shutdown."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -48,6 +49,11 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None,
                                          downloader=app.state.downloader)
         app.state.ctx, app.state.store, app.state.executor = ctx, store, executor
         await executor.start()
+        # Everything loaded so far (FastAPI, pydantic, SQLAlchemy, the pipelines' modules) lives
+        # as long as the process: moved out of the collector's sight, so a full collection under
+        # load walks only what requests create instead of pausing every thread on a million objects.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

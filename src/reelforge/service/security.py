@@ -25,8 +25,10 @@ def key_ok(settings: Settings, key: str | None) -> bool:
     return key is not None and any(hmac.compare_digest(key.encode(), k.encode()) for k in keys)
 
 
-def require_key(request: Request) -> None:
-    """Every /v1 route: Authorization: Bearer <key> or X-API-Key: <key> when keys are set."""
+async def require_key(request: Request) -> None:
+    """Every /v1 route: Authorization: Bearer <key> or X-API-Key: <key> when keys are set.
+    A coroutine, so FastAPI checks it on the event loop: a plain function would cost every
+    request a hop to the thread pool and back."""
     settings: Settings = request.app.state.settings
     if not key_ok(settings, presented_key(request)):
         raise HTTPException(401, "a valid API key is required (Authorization: Bearer <key> or X-API-Key)",

@@ -114,11 +114,11 @@ async def list_jobs(request: Request, status: Status | None = None, kind: str | 
 async def get_job(request: Request, job_id: str) -> Response:
     s = _state(request)
     generation = s.executor.live_generation(job_id)  # read before the row: a newer row makes it stale
-    body = s.live_views.get(job_id, generation)
-    if body is None:
-        body = (await _out(request, await _row(request, job_id))).model_dump_json(by_alias=True).encode()
-        s.live_views.put(job_id, generation, body)
-    return Response(content=body, media_type="application/json")
+
+    async def build() -> bytes:
+        return (await _out(request, await _row(request, job_id))).model_dump_json(by_alias=True).encode()
+
+    return Response(content=await s.live_views.answer(job_id, generation, build), media_type="application/json")
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut, dependencies=authed,

@@ -1,0 +1,34 @@
+"""The feed process: writes one ffmpeg run's fed inputs (`reelforge.ffmpeg.feed`, process mode).
+
+stdin: a pickled list of (inherited write fd, feed). One thread per feed, as in the threads
+mode (ffmpeg reads its inputs in whatever order its graph needs them, so no feed may wait for
+another). Exit 0 when every feed was written or ffmpeg stopped reading; 1 with the first error's
+message as the last line of stderr, which the parent raises as the run's error."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import threading
+
+from reelforge.ffmpeg.feed import write_feed
+
+
+def main() -> int:
+    jobs = pickle.load(sys.stdin.buffer)
+    errors: list[BaseException] = []
+    threads = [threading.Thread(target=write_feed, args=(fd, feed, errors), name=f"feed-{k}")
+               for k, (fd, feed) in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        first = errors[0]
+        print(f"{type(first).__name__}: {first}" if not isinstance(first, OSError) else str(first), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
