@@ -253,8 +253,8 @@ def test_frames_drawn_in_the_feed_process_are_the_frames_drawn_in_threads(tmp_pa
 def test_a_still_that_breaks_in_the_feed_process_fails_the_run_naming_it(tmp_path: Path, monkeypatch) -> None:
     """The feed process reports its error on stderr; the run raises it (not a short video)."""
     from reelforge.ffmpeg.feed import FeedError
-    from reelforge.settings import get_settings
     from reelforge.render.motion import MotionFeed
+    from reelforge.settings import get_settings
     from reelforge.spec.timeline import KenBurns
 
     broken = tmp_path / "broken.png"
