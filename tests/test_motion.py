@@ -271,3 +271,42 @@ def test_a_still_that_breaks_in_the_feed_process_fails_the_run_naming_it(tmp_pat
             run_ffmpeg(compile_argv(cmd, ffmpeg=ffmpeg_path()), feeds=feeds_of(cmd))
     finally:
         get_settings.cache_clear()
+
+
+def test_feeds_that_cannot_reach_the_feed_process_fail_the_run_and_leave_no_ffmpeg(tmp_path: Path, monkeypatch) -> None:
+    """A feed the feed process cannot receive (it does not pickle) fails the run at once: ffmpeg,
+    already started on the pipes, is killed instead of waiting for frames that never come."""
+    import subprocess
+
+    from reelforge.settings import get_settings
+
+    class Local:  # a class inside a function does not pickle
+        def chunks(self):
+            yield bytes(64 * 64 * 3 // 2)
+
+    cmd = Command((Input("pipe:@0", ("-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", "64x64",
+                                     "-framerate", "30"), Local()),), FilterGraph(()),
+                  (OutputFile(str(tmp_path / "never.mp4"), ("0:v",), ("-c:v", "libx264")),))
+    started: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):  # type: ignore[no-untyped-def]
+        proc = real_popen(*args, **kwargs)
+        started.append(proc)
+        return proc
+
+    monkeypatch.setenv("REELFORGE_FEED_PROCESS", "1")
+    monkeypatch.setattr(subprocess, "Popen", recording_popen)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises((AttributeError, TypeError, pickle_error())):
+            run_ffmpeg(compile_argv(cmd, ffmpeg=ffmpeg_path()), feeds=feeds_of(cmd))
+    finally:
+        get_settings.cache_clear()
+    assert started and all(proc.poll() is not None for proc in started)  # ffmpeg and the feed process ended
+
+
+def pickle_error() -> type[Exception]:
+    import pickle
+
+    return pickle.PicklingError

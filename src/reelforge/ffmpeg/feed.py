@@ -23,9 +23,10 @@ import os
 import pickle
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from typing import IO, Protocol
 
 PLACEHOLDER = "pipe:@{}"
 PIPE_BYTES = 1 << 20  # fewer wake-ups per 3 MB frame; the kernel caps it (pipe-max-size)
@@ -60,6 +61,7 @@ class Feeding:
         self.threads: list[threading.Thread] = []
         self.writes: list[int] = []
         self.child: subprocess.Popen[bytes] | None = None
+        self.child_said: IO[bytes] | None = None
         if in_process is None:
             from reelforge.settings import get_settings
 
@@ -91,10 +93,12 @@ class Feeding:
 
     def _start_child(self) -> None:
         """One process writes every feed of this run; it inherits the write ends, ours close."""
+        # its stderr goes to a file, not a pipe: a chatty child can never block on a full pipe
+        self.child_said = tempfile.TemporaryFile()
         try:
             self.child = subprocess.Popen(
                 [sys.executable, "-m", "reelforge.ffmpeg.feed_process"], stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=self.writes, preexec_fn=self.child_setup)
+                stdout=subprocess.DEVNULL, stderr=self.child_said, pass_fds=self.writes, preexec_fn=self.child_setup)
             stdin, self.child.stdin = self.child.stdin, None  # communicate() must not flush it later
             assert stdin is not None
             with stdin:
@@ -135,16 +139,21 @@ class Feeding:
 
     def _wait_child(self, timeout: float) -> None:
         child, self.child = self.child, None
-        if child is None:
+        said_file, self.child_said = self.child_said, None
+        if said_file is None:
             return
-        try:
-            _, said = child.communicate(timeout=timeout)  # ffmpeg has ended: its pipes are closed
-        except subprocess.TimeoutExpired:
-            child.kill()
-            _, said = child.communicate()
-        if child.returncode != 0:
-            text = said.decode("utf-8", "replace").strip() or f"the feed process exited with {child.returncode}"
-            self.errors.append(FeedError(text.splitlines()[-1]))
+        with said_file:
+            if child is not None:
+                try:
+                    child.wait(timeout)  # ffmpeg has ended: its pipes are closed, so the writers stop
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+            said_file.seek(0)
+            text = said_file.read()[-4096:].decode("utf-8", "replace").strip()
+        if child is not None and child.returncode != 0:
+            self.errors.append(FeedError(text.splitlines()[-1] if text else
+                                         f"the feed process exited with {child.returncode}"))
 
     def _write(self, fd: int, feed: Feed) -> None:
         _lower_this_thread()

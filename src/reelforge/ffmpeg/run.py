@@ -187,7 +187,13 @@ def run_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = None,
     except BaseException:
         feeding.finish_quietly()
         raise
-    feeding.spawned()
+    try:
+        feeding.spawned()
+    except BaseException:  # the feeds could not start: ffmpeg must not wait on their pipes
+        proc.kill()
+        proc.wait()
+        feeding.finish_quietly()
+        raise
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     report = FFmpegRun()
     reader = threading.Thread(target=_drain, args=(proc.stderr, tail, report), daemon=True)
@@ -264,7 +270,12 @@ async def arun_ffmpeg(argv: list[str], on_progress: ProgressCallback | None = No
     except BaseException:
         feeding.finish_quietly()
         raise
-    feeding.spawned()
+    try:
+        feeding.spawned()
+    except BaseException:  # the feeds could not start: ffmpeg must not wait on their pipes
+        await _kill(proc)
+        await asyncio.to_thread(feeding.finish_quietly)
+        raise
     assert proc.stdout is not None and proc.stderr is not None
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     report = FFmpegRun()
