@@ -94,7 +94,7 @@ class Feeding:
     def _start_child(self) -> None:
         """One process writes every feed of this run; it inherits the write ends, ours close."""
         # its stderr goes to a file, not a pipe: a chatty child can never block on a full pipe
-        self.child_said = tempfile.TemporaryFile()
+        self.child_said = tempfile.TemporaryFile()  # noqa: SIM115 (closed in _wait_child, after the run)
         try:
             self.child = subprocess.Popen(
                 [sys.executable, "-m", "reelforge.ffmpeg.feed_process"], stdin=subprocess.PIPE,
