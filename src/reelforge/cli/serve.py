@@ -47,7 +47,7 @@ def serve(
 
     from reelforge.service.app import create_app
 
-    app = create_app(settings, workers=workers or os.cpu_count() or 1)
+    app = create_app(settings, workers=workers or os.cpu_count() or 1, freeze_gc=True)
     typer.echo(f"reelforge service on http://{host}:{port}/  (API docs: /docs, data: {settings.data_dir})")
     # httptools parses HTTP in C (h11, the fallback, cost a third of the server's CPU under 400
     # polls a second); the loop stays asyncio's: ffmpeg children need preexec_fn and pass_fds.

@@ -29,8 +29,9 @@ HERE = Path(__file__).parent
 
 
 def create_app(settings: Settings | None = None, *, workers: int | None = None,
-               downloader: GuardedDownloader | None = None) -> FastAPI:
-    """The service. `workers` jobs run at once (default: the number of cores)."""
+               downloader: GuardedDownloader | None = None, freeze_gc: bool = False) -> FastAPI:
+    """The service. `workers` jobs run at once (default: the number of cores). `freeze_gc`
+    (what `reelforge serve` passes) hides everything loaded by start-up from the collector."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
@@ -49,11 +50,13 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None,
                                          downloader=app.state.downloader)
         app.state.ctx, app.state.store, app.state.executor = ctx, store, executor
         await executor.start()
-        # Everything loaded so far (FastAPI, pydantic, SQLAlchemy, the pipelines' modules) lives
-        # as long as the process: moved out of the collector's sight, so a full collection under
-        # load walks only what requests create instead of pausing every thread on a million objects.
-        gc.collect()
-        gc.freeze()
+        if freeze_gc:
+            # Everything loaded so far (FastAPI, pydantic, SQLAlchemy, the pipelines' modules) lives
+            # as long as the process: moved out of the collector's sight, so a full collection under
+            # load walks only what requests create. Not for apps made and dropped in one process
+            # (tests): what is frozen is never collected.
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
