@@ -32,6 +32,18 @@ def test_a_misspelt_scenes_field_suggests_the_right_one_and_the_scenes_reference
     assert "schema timeline" not in result.stderr and "docs/overlay.md" not in result.stderr
 
 
+def test_a_field_of_another_layer_type_is_not_suggested_as_itself(tmp_path: Path) -> None:
+    """`size` is a text layer's field: on an image layer the answer was "unknown field 'size';
+    did you mean 'size'?". It must say the field does not belong here."""
+    spec = tmp_path / "t.yaml"
+    spec.write_text("canvas: {width: 320, height: 180}\nclips:\n  - duration: 1\n    layers:\n"
+                    "      - {type: image, path: x.png, size: 0.5}\n")
+    result = cli("render", str(spec), "-o", str(tmp_path / "o.mp4"), "--dry-run")
+    assert result.returncode == 2
+    assert "clips[0].layers[0].size: 'size' is not a field here" in result.stderr, result.stderr
+    assert "did you mean 'size'" not in result.stderr
+
+
 def test_the_wrong_command_for_a_spec_names_the_right_one(tmp_path: Path) -> None:
     scenes = cli("render", str(EXAMPLES / "scenes" / "product.yaml"), "-o", str(tmp_path / "o.mp4"))
     assert scenes.returncode == 2 and "is a scenes spec, not a timeline" in scenes.stderr

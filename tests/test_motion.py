@@ -310,3 +310,44 @@ def pickle_error() -> type[Exception]:
     import pickle
 
     return pickle.PicklingError
+
+
+def test_a_single_frame_of_a_moving_clip_draws_only_what_it_shows(tmp_path: Path, monkeypatch) -> None:
+    """`reelforge frame` and the contact sheet render one frame: the frames before it are
+    trimmed away unseen, so the moving layers send them undrawn. The picture must be the same
+    pixel for pixel as when every frame is drawn, inside a clip and inside a fade, and the warp
+    must run for the frame shown (and what follows in the pipe), not for the whole clip so far."""
+    import cv2
+
+    import reelforge.imaging.motion.warp as warp
+    import reelforge.render.api as api
+    from reelforge.render.api import render_frame
+
+    board = tmp_path / "board.png"
+    checkerboard((W * 2, H * 2)).save(board)
+    spec = {"canvas": {"width": W, "height": H, "fps": FPS}, "clips": [
+        {"duration": 3, "transition": {"name": "fade", "duration": 0.5},
+         "layers": [{"type": "image", "path": str(board), "motion": "zoom-in"}]},
+        {"duration": 3, "layers": [{"type": "color", "color": "#203040"},
+                                   {"type": "image", "path": str(board), "motion": "pan-right", "width": 0.5,
+                                    "start": 0.5}]}]}
+    calls = []
+    real_warp = cv2.warpAffine
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real_warp(*args, **kwargs)
+
+    monkeypatch.setattr(warp.cv2, "warpAffine", counting)
+    real_builder = api.FilterGraphBuilder
+    for at in (2.0, 2.7, 4.5):
+        calls.clear()
+        quick = np.asarray(Image.open(render_frame(spec, at, tmp_path / f"quick-{at}.png")))
+        drawn_quick = len(calls)
+        with monkeypatch.context() as m:
+            m.setattr(api, "FilterGraphBuilder", lambda plan, discard_before=0: real_builder(plan))
+            calls.clear()
+            full = np.asarray(Image.open(render_frame(spec, at, tmp_path / f"full-{at}.png")))
+            drawn_full = len(calls)
+        assert np.array_equal(quick, full), at
+        assert drawn_quick < drawn_full / 2, (at, drawn_quick, drawn_full)

@@ -458,7 +458,7 @@ def render_frame(spec: Timeline | str | Path | dict[str, Any], at: float, output
     if at < 0 or at >= plan.duration:
         raise SpecError(f"--at {at} is outside the video (0 to {plan.duration:.3f} s)", hint="pick a time inside it")
     sub, frame = _sub_plan(plan, round(at * float(plan.fps)))
-    g, video, _ = build_graph(sub, audio=False)
+    g, video, _ = build_graph(sub, audio=False, g=FilterGraphBuilder(sub, discard_before=frame))
     assert video is not None
     pad = g.chain((video,), [F("trim", start_frame=frame), F("setpts", "PTS-STARTPTS"),
                              F("scale", in_color_matrix="bt709", in_range="tv", flags="accurate_rnd+full_chroma_int"),

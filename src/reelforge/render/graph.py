@@ -36,6 +36,10 @@ class FilterGraphBuilder:
     inputs: list[Input] = field(default_factory=list)
     chains: list[Chain] = field(default_factory=list)
     _n: int = 0
+    # Frames of the plan before this one are trimmed away unseen (render_frame sets it), so
+    # moving layers need not draw them; clip_start is where the clip being built begins.
+    discard_before: int = 0
+    clip_start: int = 0
 
     @property
     def pix_fmt(self) -> str:
@@ -120,8 +124,9 @@ class FilterGraphBuilder:
         if not feeds_supported():
             return self.perspective_stream(layer)
         w, h = layer.box
+        unseen = min(layer.window.frames, max(0, self.discard_before - self.clip_start - layer.window.start))
         feed = MotionFeed(layer.path, layer.box, layer.motion, layer.window.frames, alpha=self.plan.alpha,
-                          interpolation=self.plan.interpolation)
+                          interpolation=self.plan.interpolation, unseen=unseen)
         idx = self.add_feed(feed, "-f", "rawvideo", "-pix_fmt", self.pix_fmt, "-video_size", f"{w}x{h}",
                             "-framerate", self.fps)
         # Tagged like the stills' conversion, so xfade/overlay see one colour space on both sides.
@@ -347,7 +352,10 @@ def build_graph(plan: m.RenderPlan, *, video: bool = True, audio: bool = True,
                 g: FilterGraphBuilder | None = None) -> tuple[FilterGraphBuilder, str | None, str | None]:
     """Build every clip, join them, add music. Returns the builder and the final pads."""
     g = g or FilterGraphBuilder(plan)
-    pads = [build_clip(g, clip, video=video, audio=audio) for clip in plan.clips]
+    pads = []
+    for clip, start in zip(plan.clips, plan.clip_starts(), strict=True):
+        g.clip_start = start
+        pads.append(build_clip(g, clip, video=video, audio=audio))
     video_pad, audio_pad = join_clips(g, pads)
     if audio and plan.music is not None:
         audio_pad = music_stream(g, audio_pad)

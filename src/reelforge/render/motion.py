@@ -24,6 +24,7 @@ class MotionFeed:
     frames: int
     alpha: bool = False
     interpolation: str = "linear"
+    unseen: int = 0  # leading frames the render discards (a single-frame render): sent, not drawn
 
     def chunks(self) -> Iterator[memoryview]:
         import numpy as np
@@ -37,4 +38,5 @@ class MotionFeed:
         alpha = np.ascontiguousarray(np.asarray(rgba)[..., 3]) if rgba is not None else None
         start, end = self.motion.reachable_path()
         move = Move(self.motion.zoom_from, self.motion.zoom_to, start, end, self.motion.easing, self.frames)
-        yield from yuv_frames(source_planes(rgb, alpha), move, self.box, interpolation=self.interpolation)
+        yield from yuv_frames(source_planes(rgb, alpha), move, self.box, interpolation=self.interpolation,
+                              unseen=self.unseen)

@@ -119,6 +119,8 @@ def _unknown_field(err: dict[str, Any], model: type[BaseModel]) -> str:
     close = difflib.get_close_matches(name, sorted(_field_names(model)), n=1, cutoff=0.75)
     schema, doc = _reference(model)
     where = f"`reelforge schema {schema}` and {doc} list the fields" if schema else "check the spelling"
+    if close and close[0] == name:  # spelt right, but a field of another layer type or section
+        return f"{name!r} is not a field here (other parts of the spec have it; {where})"
     return f"unknown field {name!r}; did you mean {close[0]!r}? ({where})" if close else f"unknown field ({where})"
 
 

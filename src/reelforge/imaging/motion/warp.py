@@ -109,18 +109,22 @@ def frame_bytes(box: tuple[int, int], alpha: bool = False) -> int:
 
 
 def yuv_frames(planes: list[np.ndarray], move: Move, box: tuple[int, int], *,
-               interpolation: str = "linear") -> Iterator[memoryview]:
+               interpolation: str = "linear", unseen: int = 0) -> Iterator[memoryview]:
     """The move's frames as raw yuv420p (yuva420p with 4 planes), one reused buffer each:
-    a consumer must write a frame out before asking for the next."""
+    a consumer must write a frame out before asking for the next. The first `unseen` frames
+    are black, not drawn: a single-frame render trims them away before anything looks at them."""
     w, h = box
     source = (planes[0].shape[1], planes[0].shape[0])
-    buffer = np.empty(frame_bytes(box, len(planes) == 4), np.uint8)
+    buffer = np.zeros(frame_bytes(box, len(planes) == 4), np.uint8)
     luma, chroma = w * h, (w // 2) * (h // 2)
     shapes = [(h, w), (h // 2, w // 2), (h // 2, w // 2), (h, w)][:len(planes)]
     offsets = [0, luma, luma + chroma, luma + 2 * chroma]
     views = [buffer[o:o + s[0] * s[1]].reshape(s) for o, s in zip(offsets, shapes)]
     flags = INTERPOLATION[interpolation] | cv2.WARP_INVERSE_MAP
     for n in range(move.frames):
+        if n < unseen:
+            yield buffer.data
+            continue
         window = move.window(n, source)
         for i, (plane, view) in enumerate(zip(planes, views)):
             matrix = affine(window, box, 2 if i in (1, 2) else 1)
