@@ -112,7 +112,7 @@ def yuv_frames(planes: list[np.ndarray], move: Move, box: tuple[int, int], *,
                interpolation: str = "linear", unseen: int = 0) -> Iterator[memoryview]:
     """The move's frames as raw yuv420p (yuva420p with 4 planes), one reused buffer each:
     a consumer must write a frame out before asking for the next. The first `unseen` frames
-    are black, not drawn: a single-frame render trims them away before anything looks at them."""
+    are sent blank (all zeros), not drawn: a single-frame render trims them away unseen."""
     w, h = box
     source = (planes[0].shape[1], planes[0].shape[0])
     buffer = np.zeros(frame_bytes(box, len(planes) == 4), np.uint8)
