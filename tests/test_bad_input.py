@@ -170,13 +170,28 @@ def test_text_full_of_filter_syntax_and_emoji_renders(tmp_path: Path) -> None:
     assert (tmp_path / "ok.mp4").stat().st_size > 1000
 
 
+def test_a_truncated_photo_that_moves_is_named_among_good_ones(tmp_path: Path) -> None:
+    """Moving stills larger than the canvas are prepared on a thread pool while later clips are
+    read: a broken one must still fail the render naming its own field, not a neighbour's."""
+    pixels = np.random.default_rng(2).integers(0, 255, (360, 640, 3), np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "good.png")
+    data = (tmp_path / "good.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: int(len(data) * 0.6)])
+    clips = [{"duration": 1, "layers": [{"type": "image", "path": name, "motion": "zoom-in"}]}
+             for name in ("good.png", "good.png", "cut.png", "good.png")]
+    run_bad(tmp_path, {"canvas": canvas(), "clips": clips}, "clips[2].layers[0].path", "corrupt or truncated")
+
+
+@pytest.mark.parametrize("motion", [None, "zoom-in"])
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
-def test_truncated_canvas_sized_image_handed_to_ffmpeg_as_is(tmp_path: Path, fmt: str) -> None:
-    """A canvas-sized RGB image skips re-encoding; it must still be checked for truncation."""
+def test_truncated_canvas_sized_image_handed_to_ffmpeg_as_is(tmp_path: Path, fmt: str, motion: str | None) -> None:
+    """A canvas-sized RGB image skips re-encoding (as a still for ffmpeg, or as the source of a
+    move); it must still be checked for truncation."""
     pixels = np.random.default_rng(1).integers(0, 255, (180, 320, 3), np.uint8)
     full = tmp_path / f"full.{fmt.lower()}"
     Image.fromarray(pixels).save(full, format=fmt)
     data = full.read_bytes()
     (tmp_path / f"cut.{fmt.lower()}").write_bytes(data[: int(len(data) * 0.7)])
-    spec = {"canvas": canvas(), "clips": [{"duration": 1, "layers": [{"type": "image", "path": f"cut.{fmt.lower()}"}]}]}
+    layer = {"type": "image", "path": f"cut.{fmt.lower()}", **({"motion": motion} if motion else {})}
+    spec = {"canvas": canvas(), "clips": [{"duration": 1, "layers": [layer]}]}
     run_bad(tmp_path, spec, "clips[0].layers[0].path", "corrupt or truncated")

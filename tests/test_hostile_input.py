@@ -170,6 +170,35 @@ def test_overlay_marks_a_damaged_input_in_its_summary(damaged_video: tuple[Path,
     assert f"warning: {damaged} is damaged from about" in result.stderr
 
 
+@pytest.mark.parametrize("feed_process", ["0", "1"])
+def test_a_corrupt_full_frame_jpeg_that_moves_is_named(tmp_path: Path, feed_process: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A canvas-sized JPEG under Ken Burns is read as it is by the frame feed (in threads, or in
+    the feed process that `serve` uses): broken data must end the render with exit 2 and a
+    message naming the file, with no traceback and no output left behind."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    noise = np.random.default_rng(0).integers(0, 255, (180, 320, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(noise).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    for i in range(len(data) // 2, len(data) - 10, 5):
+        data[i] = 0xFF if i % 2 else 0xD9
+    (tmp_path / "frame.jpg").write_bytes(bytes(data))
+    spec = tmp_path / "s.yaml"
+    spec.write_text("canvas: {width: 320, height: 180, fps: 10}\nclips:\n  - duration: 1\n"
+                    "    layers: [{type: image, path: frame.jpg, motion: zoom-in}]\n")
+    monkeypatch.setenv("REELFORGE_FEED_PROCESS", feed_process)
+    result = cli("render", str(spec), "-o", str(tmp_path / "o.mp4"))
+    assert result.returncode == 2, result.stderr
+    assert f"image file is corrupt or truncated: {tmp_path / 'frame.jpg'}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o.mp4").exists() and not list(tmp_path.glob(".o.*"))
+
+
 def test_a_corrupt_full_frame_jpeg_handed_to_ffmpeg_is_named(tmp_path: Path) -> None:
     """A canvas-sized JPEG goes to ffmpeg as it is (no re-encode); when its data is broken ffmpeg
     fails, and the error must name the file, not show ffmpeg's log."""

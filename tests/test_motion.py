@@ -345,9 +345,109 @@ def test_a_single_frame_of_a_moving_clip_draws_only_what_it_shows(tmp_path: Path
         quick = np.asarray(Image.open(render_frame(spec, at, tmp_path / f"quick-{at}.png")))
         drawn_quick = len(calls)
         with monkeypatch.context() as m:
-            m.setattr(api, "FilterGraphBuilder", lambda plan, discard_before=0: real_builder(plan))
+            m.setattr(api, "FilterGraphBuilder", lambda plan, **_: real_builder(plan))
             calls.clear()
             full = np.asarray(Image.open(render_frame(spec, at, tmp_path / f"full-{at}.png")))
             drawn_full = len(calls)
         assert np.array_equal(quick, full), at
         assert drawn_quick < drawn_full / 2, (at, drawn_quick, drawn_full)
+
+
+def test_segments_draw_only_the_frames_they_keep(tmp_path: Path, monkeypatch) -> None:
+    """A segmented render also builds the clips next to each cut: the clip a segment fades into
+    (it keeps only the fade) and the clip the next segment starts with (its fade was already
+    shown). Those trimmed frames are sent undrawn. The video must be the same pixel for pixel
+    as when every frame is drawn, with the same frame count, and fewer warps must run."""
+    import cv2
+
+    import reelforge.imaging.motion.warp as warp
+    import reelforge.render.api as api
+    from reelforge.ffmpeg.frames import read_frames
+    from reelforge.render.api import render
+    from reelforge.settings import get_settings
+
+    board = tmp_path / "board.png"
+    checkerboard((W * 2, H * 2)).save(board)
+    moves = ["zoom-in", "pan-right", "zoom-out", "pan-left", "pan-up", "zoom-in"]
+    spec = {"canvas": {"width": W, "height": H, "fps": FPS}, "output": {"quality": "high"},
+            "defaults": {"duration": 1.5, "transition": {"name": "fade", "duration": 0.5}},
+            "clips": [{"layers": [{"type": "image", "path": str(board), "motion": move}]} for move in moves]}
+    calls = []
+    real_warp = cv2.warpAffine
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real_warp(*args, **kwargs)
+
+    monkeypatch.setattr(warp.cv2, "warpAffine", counting)
+    monkeypatch.setenv("REELFORGE_SEGMENT_CLIPS", "2")
+    get_settings.cache_clear()
+    real_builder = api.FilterGraphBuilder
+    try:
+        kept = render(spec, tmp_path / "kept.mp4")
+        drawn_kept = len(calls)
+        with monkeypatch.context() as m:
+            m.setattr(api, "FilterGraphBuilder", lambda plan, **_: real_builder(plan))
+            calls.clear()
+            every = render(spec, tmp_path / "every.mp4")
+            drawn_every = len(calls)
+    finally:
+        get_settings.cache_clear()
+    assert len(kept.commands) >= 4  # three segments and the join
+    a = np.stack(list(read_frames(tmp_path / "kept.mp4")))
+    b = np.stack(list(read_frames(tmp_path / "every.mp4")))
+    assert len(a) == len(b) == kept.frames == every.frames
+    assert np.array_equal(a, b)  # x264 is deterministic: equal inputs, equal pictures
+    assert a.reshape(len(a), -1).max(axis=1).min() > 100  # no blank frame reached the output
+    planes, clip_frames, cuts = 3, 45, len(kept.commands) - 2  # Y, U, V: a warp each per drawn frame
+    # each clip drawn once (both sides of a fade are), plus two frames of margin at each cut
+    assert drawn_kept == planes * (len(moves) * clip_frames + 2 * cuts), (drawn_kept, cuts)
+    assert drawn_kept < drawn_every * 0.85, (drawn_kept, drawn_every)
+
+
+def test_a_canvas_sized_picture_moves_without_a_prepared_copy(tmp_path: Path, monkeypatch) -> None:
+    """A plain picture already the size of the moving still (a canvas-sized composite, the usual
+    scenes case) is read as it is: nothing is drawn into the cache, and the frames are the same
+    pixel for pixel as those moved from a prepared copy (the same picture as RGBA, which is not
+    plain and so is prepared). A larger photo is still prepared, and an EXIF-rotated one too."""
+    from reelforge.render.api import render_frame
+    from reelforge.settings import get_settings
+
+    monkeypatch.setenv("REELFORGE_CACHE_DIR", str(tmp_path / "cache"))
+    get_settings.cache_clear()
+    try:
+        picture = checkerboard((W, H))
+        plain, rgba = tmp_path / "plain.png", tmp_path / "rgba.png"
+        picture.save(plain)
+        picture.convert("RGBA").save(rgba)
+
+        def moved(path: Path, name: str) -> np.ndarray:
+            spec = {"canvas": {"width": W, "height": H, "fps": FPS},
+                    "clips": [{"duration": 2, "layers": [{"type": "image", "path": str(path), "motion": "zoom-in"}]}]}
+            work = prepare_render(spec, tmp_path / "unused.mp4")
+            assert (work.plan.clips[0].layers[0].path == str(path)) == (path == plain)
+            return np.asarray(Image.open(render_frame(spec, 1.5, tmp_path / f"{name}.png")))
+
+        stills = tmp_path / "cache" / "stills"
+        as_is = moved(plain, "plain")
+        assert not list(stills.rglob("*.png"))  # nothing prepared
+        prepared = moved(rgba, "rgba")
+        assert len(list(stills.rglob("*.png"))) == 1
+        assert np.array_equal(as_is, prepared)
+
+        big = tmp_path / "big.png"
+        checkerboard((W * 2, H * 2)).save(big)
+        moved(big, "big")
+        assert len(list(stills.rglob("*.png"))) == 2  # a larger photo is fitted into a prepared still
+
+        turned = tmp_path / "turned.png"
+        exif = picture.getexif()
+        exif[0x0112] = 3  # rotate 180°: ffmpeg and the feed would ignore it, so it must be prepared
+        picture.save(turned, exif=exif)
+        upright = moved(turned, "turned")
+        assert len(list(stills.rglob("*.png"))) == 3
+        # a centred zoom of the picture turned upright is the plain picture's frame turned round
+        assert np.abs(upright.astype(int) - as_is[::-1, ::-1].astype(int)).mean() < 1
+        assert np.abs(upright.astype(int) - as_is.astype(int)).mean() > 5  # not the file as stored
+    finally:
+        get_settings.cache_clear()

@@ -18,6 +18,7 @@ price of one interpreter start (~0.3 CPU-s) per ffmpeg run — which is why the 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import pickle
@@ -30,6 +31,7 @@ from typing import IO, Protocol
 
 PLACEHOLDER = "pipe:@{}"
 PIPE_BYTES = 1 << 20  # fewer wake-ups per 3 MB frame; the kernel caps it (pipe-max-size)
+USER_ERROR = "reelforge-user-error:"  # the feed process's last stderr line: a pickled ReelforgeError
 
 
 class Feed(Protocol):
@@ -152,12 +154,24 @@ class Feeding:
             said_file.seek(0)
             text = said_file.read()[-4096:].decode("utf-8", "replace").strip()
         if child is not None and child.returncode != 0:
-            self.errors.append(FeedError(text.splitlines()[-1] if text else
-                                         f"the feed process exited with {child.returncode}"))
+            last = text.splitlines()[-1] if text else f"the feed process exited with {child.returncode}"
+            self.errors.append(_user_error(last) or FeedError(last))
 
     def _write(self, fd: int, feed: Feed) -> None:
         _lower_this_thread()
         write_feed(fd, feed, self.errors)
+
+
+def _user_error(line: str) -> BaseException | None:
+    """The ReelforgeError the feed process sent pickled on its last stderr line (it is our own
+    child), or None."""
+    if not line.startswith(USER_ERROR):
+        return None
+    try:
+        error = pickle.loads(base64.b64decode(line[len(USER_ERROR):]))
+    except Exception:  # noqa: BLE001 - a garbled line: report it as the feed process's text
+        return None
+    return error if isinstance(error, BaseException) else None
 
 
 def write_feed(fd: int, feed: Feed, errors: list[BaseException]) -> None:

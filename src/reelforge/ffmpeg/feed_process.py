@@ -3,15 +3,18 @@
 stdin: a pickled list of (inherited write fd, feed). One thread per feed, as in the threads
 mode (ffmpeg reads its inputs in whatever order its graph needs them, so no feed may wait for
 another). Exit 0 when every feed was written or ffmpeg stopped reading; 1 with the first error's
-message as the last line of stderr, which the parent raises as the run's error."""
+message as the last line of stderr, which the parent raises as the run's error (reelforge's own
+errors, such as a corrupt picture's InputError, travel pickled so they keep their type and exit code)."""
 
 from __future__ import annotations
 
+import base64
 import pickle
 import sys
 import threading
 
-from reelforge.ffmpeg.feed import write_feed
+from reelforge.errors import ReelforgeError
+from reelforge.ffmpeg.feed import USER_ERROR, write_feed
 
 
 def main() -> int:
@@ -25,7 +28,10 @@ def main() -> int:
         thread.join()
     if errors:
         first = errors[0]
-        print(f"{type(first).__name__}: {first}" if not isinstance(first, OSError) else str(first), file=sys.stderr)
+        if isinstance(first, ReelforgeError):  # a user's error (a corrupt picture): re-raised as it is
+            print(USER_ERROR + base64.b64encode(pickle.dumps(first)).decode("ascii"), file=sys.stderr)
+        else:
+            print(f"{type(first).__name__}: {first}" if not isinstance(first, OSError) else str(first), file=sys.stderr)
         return 1
     return 0
 

@@ -7,6 +7,7 @@ Handles EXIF rotation, CMYK, 16-bit, grayscale, palette and alpha images, animat
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,29 @@ def png_chunk_types(path: str | Path) -> set[bytes]:
                 break
             fh.seek(length + 4, 1)  # data + CRC
     return types
+
+
+@dataclass(frozen=True)
+class Header:
+    """What an image file's header says, read without decoding its pixels."""
+
+    size: tuple[int, int]  # upright (w, h): EXIF rotations by 90° swap the sides
+    plain: bool  # a single-frame, upright, 8-bit RGB PNG or JPEG: usable as it is, no re-encoding
+
+
+def read_header(path: str | Path) -> Header:
+    """The file's upright size and whether it is plain; raises OSError (or Pillow's
+    DecompressionBombError) when it is not a readable image: load_image says what is wrong."""
+    with Image.open(path) as img:
+        kind = img.format
+        # In a PNG, eXIf may follow the pixels and Pillow's getexif() decodes the whole image to
+        # find it (0.06 s for a 1080p frame): read the chunk list first, and only look if it is there.
+        no_exif = kind == "PNG" and b"eXIf" not in png_chunk_types(path)
+        orientation = 1 if no_exif else img.getexif().get(0x0112, 1)
+        size = (img.height, img.width) if orientation in (5, 6, 7, 8) else img.size
+        plain = img.mode == "RGB" and kind in ("PNG", "JPEG") and getattr(img, "n_frames", 1) == 1 \
+            and orientation in (0, 1)
+    return Header(size, plain)
 
 
 def verify_file(path: str | Path, *, field: str | None = None) -> None:

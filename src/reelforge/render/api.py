@@ -121,7 +121,9 @@ def build_segment_command(plan: m.RenderPlan, segment: Segment, output: str, fmt
     """Video only, frames [skip, skip + frames) of the segment's sub-timeline, into a NUT file
     (exact timestamps, any codec) that the final pass joins by stream copy."""
     enc = encode_settings(fmt, quality, hardware, float(plan.fps))
-    g, video, _ = build_graph(segment_plan(plan, segment), audio=False)
+    sub = segment_plan(plan, segment)
+    kept = FilterGraphBuilder(sub, discard_before=segment.skip, discard_until=segment.skip + segment.frames)
+    g, video, _ = build_graph(sub, audio=False, g=kept)
     assert video is not None
     video = g.chain((video,), [F("trim", start_frame=segment.skip, end_frame=segment.skip + segment.frames),
                                F("setpts", "PTS-STARTPTS"), *enc.tail], "seg")
@@ -458,7 +460,7 @@ def render_frame(spec: Timeline | str | Path | dict[str, Any], at: float, output
     if at < 0 or at >= plan.duration:
         raise SpecError(f"--at {at} is outside the video (0 to {plan.duration:.3f} s)", hint="pick a time inside it")
     sub, frame = _sub_plan(plan, round(at * float(plan.fps)))
-    g, video, _ = build_graph(sub, audio=False, g=FilterGraphBuilder(sub, discard_before=frame))
+    g, video, _ = build_graph(sub, audio=False, g=FilterGraphBuilder(sub, discard_before=frame, discard_until=frame + 1))
     assert video is not None
     pad = g.chain((video,), [F("trim", start_frame=frame), F("setpts", "PTS-STARTPTS"),
                              F("scale", in_color_matrix="bt709", in_range="tv", flags="accurate_rnd+full_chroma_int"),

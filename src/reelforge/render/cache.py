@@ -45,6 +45,11 @@ def stills_dir() -> Path:
     return path
 
 
+def still_path(key: str) -> str:
+    """Where the prepared still for `key` is (or will be) cached."""
+    return str(stills_dir() / key[:2] / f"{key}.png")
+
+
 def cached_still(key: str, draw: Callable[[], Image.Image], notes: list[str] | None = None,
                  where: str = "") -> str:
     """Return the PNG for `key`, drawing and writing it (atomically) if it isn't cached yet.
@@ -53,7 +58,7 @@ def cached_still(key: str, draw: Callable[[], Image.Image], notes: list[str] | N
     appends to it is kept next to the PNG and appended again on a cache hit, so a re-render
     warns like the first one without drawing anything. `where` (`clips[3]`) is stored as a
     placeholder: the same still may be drawn for another clip of another timeline."""
-    target = stills_dir() / f"{key[:2]}" / f"{key}.png"
+    target = Path(still_path(key))
     sidecar = target.with_suffix(".notes.json")
     if target.is_file():
         if notes is not None and sidecar.is_file():

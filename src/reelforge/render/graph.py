@@ -36,9 +36,11 @@ class FilterGraphBuilder:
     inputs: list[Input] = field(default_factory=list)
     chains: list[Chain] = field(default_factory=list)
     _n: int = 0
-    # Frames of the plan before this one are trimmed away unseen (render_frame sets it), so
-    # moving layers need not draw them; clip_start is where the clip being built begins.
+    # Only frames [discard_before, discard_until) of the plan are kept (a single-frame render, a
+    # segment); the rest are trimmed away unseen, so moving layers need not draw them.
+    # clip_start is where the clip being built begins.
     discard_before: int = 0
+    discard_until: int | None = None
     clip_start: int = 0
 
     @property
@@ -124,9 +126,9 @@ class FilterGraphBuilder:
         if not feeds_supported():
             return self.perspective_stream(layer)
         w, h = layer.box
-        unseen = min(layer.window.frames, max(0, self.discard_before - self.clip_start - layer.window.start))
+        seen = self.seen_frames(layer.window)
         feed = MotionFeed(layer.path, layer.box, layer.motion, layer.window.frames, alpha=self.plan.alpha,
-                          interpolation=self.plan.interpolation, unseen=unseen)
+                          interpolation=self.plan.interpolation, seen=seen)
         idx = self.add_feed(feed, "-f", "rawvideo", "-pix_fmt", self.pix_fmt, "-video_size", f"{w}x{h}",
                             "-framerate", self.fps)
         # Tagged like the stills' conversion, so xfade/overlay see one colour space on both sides.
@@ -134,6 +136,17 @@ class FilterGraphBuilder:
             F("setparams", range="tv", colorspace="bt709"),
             F("settb", expr=self.tb), F("setpts", "N"), F("setsar", 1),
         ], "kb")
+
+    def seen_frames(self, window: m.Window) -> tuple[int, int]:
+        """The layer's own frames [first, end) that reach the kept output; the rest may be sent
+        blank. Every filter here maps a layer frame to one output frame at the same time (xfade,
+        overlay, fades), so this is the kept range moved into the layer's time. Two frames of
+        margin at the end: a blank frame on screen would be far worse than two wasted warps."""
+        offset = self.clip_start + window.start
+        first = min(window.frames, max(0, self.discard_before - offset))
+        if self.discard_until is None:
+            return first, window.frames
+        return first, min(window.frames, max(first, self.discard_until - offset + 2))
 
     def perspective_stream(self, layer: m.MotionLayer) -> str:
         """The filter-only move (where pipes cannot be inherited): perspective at the still's

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from reelforge.errors import InputError
 from reelforge.spec.timeline import KenBurns
 
 
@@ -24,7 +25,9 @@ class MotionFeed:
     frames: int
     alpha: bool = False
     interpolation: str = "linear"
-    unseen: int = 0  # leading frames the render discards (a single-frame render): sent, not drawn
+    # The frames [first, end) the render keeps; the others (before a single frame, outside a
+    # segment) are trimmed away unseen: sent blank, not drawn. None: all of them.
+    seen: tuple[int, int] | None = None
 
     def chunks(self) -> Iterator[memoryview]:
         import numpy as np
@@ -32,11 +35,15 @@ class MotionFeed:
 
         from reelforge.imaging.motion.warp import Move, source_planes, yuv_frames
 
-        with Image.open(self.path) as img:
-            rgba = img.convert("RGBA") if self.alpha else None
-            rgb = np.asarray((rgba or img).convert("RGB"))
+        try:
+            with Image.open(self.path) as img:
+                rgba = img.convert("RGBA") if self.alpha else None
+                rgb = np.asarray((rgba or img).convert("RGB"))
+        except (OSError, SyntaxError, ValueError) as exc:  # a picture read as it is (prepare.py)
+            raise InputError(f"image file is corrupt or truncated: {self.path} ({exc})",
+                             hint="re-export or re-download the image") from None
         alpha = np.ascontiguousarray(np.asarray(rgba)[..., 3]) if rgba is not None else None
         start, end = self.motion.reachable_path()
         move = Move(self.motion.zoom_from, self.motion.zoom_to, start, end, self.motion.easing, self.frames)
         yield from yuv_frames(source_planes(rgb, alpha), move, self.box, interpolation=self.interpolation,
-                              unseen=self.unseen)
+                              seen=self.seen)

@@ -7,14 +7,18 @@ loops it. Layers that change over time stay separate streams.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from reelforge.errors import InputError, SpecError
 from reelforge.ffmpeg.probe import probe
-from reelforge.imaging.load import load_image, png_chunk_types, verify_file
+from reelforge.imaging.load import load_image, read_header, verify_file
 from reelforge.imaging.stills import (
     fit_image,
     linear_gradient,
@@ -25,7 +29,7 @@ from reelforge.imaging.stills import (
 from reelforge.imaging.text import PlainTextStyle, render_plain_text
 from reelforge.imaging.text.engine import render_styled
 from reelforge.render import model as m
-from reelforge.render.cache import cached_still, file_digest, still_key
+from reelforge.render.cache import cached_still, file_digest, still_key, still_path
 from reelforge.spec import timeline as t
 from reelforge.spec.common import anchor_xy, even, parse_color
 from reelforge.spec.text_style import Fill, Style
@@ -49,6 +53,8 @@ class Preparer:
         self.short = min(self.size)
         self.alpha = timeline.output.format in ALPHA_FORMATS
         self.warnings: list[str] = []
+        self._drawing: dict[str, Future[str]] = {}  # still key → its drawing on the pool
+        self._pool: ThreadPoolExecutor | None = None
         self._check_canvas()
 
     def _check_canvas(self) -> None:
@@ -63,7 +69,13 @@ class Preparer:
 
     # ---- whole timeline --------------------------------------------------------------
     def plan(self) -> m.RenderPlan:
-        clips = [self._clip(i, clip) for i, clip in enumerate(self.tl.clips)]
+        try:
+            clips = [self._clip(i, clip) for i, clip in enumerate(self.tl.clips)]
+            for drawing in self._drawing.values():  # in clip order: the first failure is raised
+                drawing.result()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
         self._check_transitions(clips)
         music = self.tl.audio.music
         if music is not None:
@@ -175,21 +187,7 @@ class Preparer:
         layer = group[0][1]
         if (layer.width, layer.height) != (1.0, 1.0) or layer.fit == "contain-blur":
             return None
-        try:
-            with Image.open(layer.path) as img:
-                kind = img.format
-                plain = img.mode == "RGB" and kind in ("PNG", "JPEG") and getattr(img, "n_frames", 1) == 1
-                same = img.size == self.size
-                # JPEG keeps EXIF in its header; in a PNG, eXIf may follow the pixels and Pillow's
-                # getexif() would decode the whole image to find it, so read the chunk list instead.
-                upright = (img.getexif().get(0x0112, 1) in (0, 1)) if kind == "JPEG" else \
-                    b"eXIf" not in png_chunk_types(layer.path)
-        except (OSError, Image.DecompressionBombError):  # load_image says what is wrong with it
-            return None
-        if not (upright and plain and same):
-            return None
-        verify_file(layer.path, field=f"{where}.path")  # truncated files fail here, not in ffmpeg
-        return layer.path
+        return _as_it_is(layer.path, self.size, f"{where}.path")
 
     def _layer_key(self, layer: Any) -> dict[str, Any]:
         data = layer.model_dump(mode="json")
@@ -279,10 +277,24 @@ class Preparer:
         size = (even(box[0] * factor), even(box[1] * factor))
         key = still_key({"kind": "motion", "size": size, "layer": self._layer_key(layer)})
         fit = "cover" if layer.fit == "contain" else layer.fit  # the box has the picture's shape now
-        still = cached_still(key, lambda: fit_image(load_image(layer.path, field=f"{where}.path"), size, fit))
+        # A plain picture already at the still's size (a canvas-sized composite or generated
+        # image: the usual scenes case) is read as it is: fitting it would change no pixel.
+        still = _as_it_is(layer.path, size, f"{where}.path") or self._draw_in_background(
+            key, lambda: fit_image(load_image(layer.path, field=f"{where}.path"), size, fit))
         full = box == self.size and layer.fit in ("cover", "stretch", "contain-blur")
         return m.MotionLayer(still, x, y, size, box, layer.motion, window,
                              opaque_full=full and first and window.frames > 0 and window.start == 0)
+
+    def _draw_in_background(self, key: str, draw: Callable[[], Image.Image]) -> str:
+        """The cached still for `key`, drawn on a thread pool while the next clips are prepared
+        (decoding, resizing and PNG encoding release the GIL): its path now, the file once
+        plan() returns. For stills that leave no notes (motion stills)."""
+        path = still_path(key)
+        if key not in self._drawing and not Path(path).is_file():
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix="prepare")
+            self._drawing[key] = self._pool.submit(cached_still, key, draw)
+        return path
 
     def _video(self, where: str, layer: t.VideoLayer, window: m.Window, info: Any, first: bool) -> m.VideoLayer:
         if info.video is None:
@@ -367,11 +379,22 @@ def plain_text_style(layer: t.TextLayer, size: tuple[int, int]) -> PlainTextStyl
 def picture_size(path: str) -> tuple[int, int]:
     """An image file's upright (w, h) without decoding it (EXIF rotations swap the sides)."""
     try:
-        with Image.open(path) as img:
-            turned = img.getexif().get(0x0112, 1) in (5, 6, 7, 8)
-            return (img.height, img.width) if turned else img.size
-    except OSError:
+        return read_header(path).size
+    except (OSError, Image.DecompressionBombError):
         return (1, 1)  # unreadable: load_image reports it with its field when the still is drawn
+
+
+def _as_it_is(path: str, size: tuple[int, int], field: str) -> str | None:
+    """`path` when it is a plain picture of exactly `size` that ffmpeg or a feed can read as it
+    is (no re-encoding into the cache), else None."""
+    try:
+        header = read_header(path)
+    except (OSError, Image.DecompressionBombError):  # load_image says what is wrong with it
+        return None
+    if not (header.plain and header.size == size):
+        return None
+    verify_file(path, field=field)  # truncated files fail here, not in ffmpeg
+    return path
 
 
 def own_detail(layer: t.ImageLayer, box: tuple[int, int]) -> float:

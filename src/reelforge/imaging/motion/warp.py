@@ -109,10 +109,10 @@ def frame_bytes(box: tuple[int, int], alpha: bool = False) -> int:
 
 
 def yuv_frames(planes: list[np.ndarray], move: Move, box: tuple[int, int], *,
-               interpolation: str = "linear", unseen: int = 0) -> Iterator[memoryview]:
+               interpolation: str = "linear", seen: tuple[int, int] | None = None) -> Iterator[memoryview]:
     """The move's frames as raw yuv420p (yuva420p with 4 planes), one reused buffer each:
-    a consumer must write a frame out before asking for the next. The first `unseen` frames
-    are sent blank (all zeros), not drawn: a single-frame render trims them away unseen."""
+    a consumer must write a frame out before asking for the next. Frames outside `seen`
+    ([first, end)) are sent blank (all zeros), not drawn: the render trims them away unseen."""
     w, h = box
     source = (planes[0].shape[1], planes[0].shape[0])
     buffer = np.zeros(frame_bytes(box, len(planes) == 4), np.uint8)
@@ -121,10 +121,16 @@ def yuv_frames(planes: list[np.ndarray], move: Move, box: tuple[int, int], *,
     offsets = [0, luma, luma + chroma, luma + 2 * chroma]
     views = [buffer[o:o + s[0] * s[1]].reshape(s) for o, s in zip(offsets, shapes)]
     flags = INTERPOLATION[interpolation] | cv2.WARP_INVERSE_MAP
+    first, end = seen or (0, move.frames)
+    blank = False
     for n in range(move.frames):
-        if n < unseen:
+        if not first <= n < end:
+            if not blank:  # after the drawn frames the buffer holds a picture: clear it once
+                buffer[:] = 0
+                blank = True
             yield buffer.data
             continue
+        blank = False
         window = move.window(n, source)
         for i, (plane, view) in enumerate(zip(planes, views)):
             matrix = affine(window, box, 2 if i in (1, 2) else 1)
