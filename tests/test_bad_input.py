@@ -77,6 +77,18 @@ def test_decompression_bomb(tmp_path: Path) -> None:
     run_bad(tmp_path, image_spec("bomb.png"), "clips[0].layers[1].path", "too large", "100 megapixels")
 
 
+def test_decompression_bombs_that_move_are_refused_on_the_prepare_pool(tmp_path: Path) -> None:
+    """Moving stills are prepared on threads, where the over-the-limit check must still hold
+    (it swaps process-wide warning filters: two threads at once must not undo each other)."""
+    Image.new("1", (10_001, 10_001)).save(tmp_path / "bomb.png")
+    Image.new("RGB", (640, 360), "navy").save(tmp_path / "fine.png")
+    clips = [{"duration": 1, "layers": [{"type": "image", "path": name, "motion": "zoom-in"}]}
+             for name in ("fine.png", "bomb.png", "bomb.png", "fine.png")]
+    spec = {"canvas": canvas(), "clips": clips}
+    spec["clips"][2]["layers"][0]["motion"] = "pan-left"  # another still: drawn beside the first bomb
+    run_bad(tmp_path, spec, "clips[1].layers[0].path", "too large", "100 megapixels")
+
+
 def test_truncated_and_non_media_videos(tmp_path: Path) -> None:
     video = tmp_path / "v.mp4"
     run_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=2", "-c:v", "libx264", str(video))

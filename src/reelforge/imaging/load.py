@@ -6,6 +6,7 @@ Handles EXIF rotation, CMYK, 16-bit, grayscale, palette and alpha images, animat
 
 from __future__ import annotations
 
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,21 +65,31 @@ def _not_an_image(p: Path, field: str | None) -> InputError:
                       hint="use PNG, JPEG, WebP, GIF, BMP or TIFF")
 
 
+_OPENING = threading.Lock()
+
+
+def _open_checked(p: Path) -> Image.Image:
+    """Image.open with Pillow's over-the-limit warning raised as an error. Only the open (the
+    header) holds the lock: catch_warnings swaps the process-wide warning filters, so two
+    threads inside it at once could leave each other unguarded (stills are prepared on a pool)."""
+    with _OPENING, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(p)
+
+
 def load_image(path: str | Path, *, field: str | None = None) -> Image.Image:
     """Load an image file as upright 8-bit RGBA, or raise InputError naming `field`."""
     p = Path(path)
     _require_file(p, field)
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(p) as img:
-                if getattr(img, "n_frames", 1) > 1:
-                    log.warning("animated image: using its first frame", path=str(p), field=field)
-                    img.seek(0)
-                img.load()
-                upright = ImageOps.exif_transpose(img) or img
-                return normalize_mode(upright)
+        with _open_checked(p) as img:
+            if getattr(img, "n_frames", 1) > 1:
+                log.warning("animated image: using its first frame", path=str(p), field=field)
+                img.seek(0)
+            img.load()
+            upright = ImageOps.exif_transpose(img) or img
+            return normalize_mode(upright)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InputError(f"image is too large (over {MAX_PIXELS // 1_000_000} megapixels): {p}", field=field,
                          hint="downscale it below 100 MP (e.g. 8000x8000 at most)") from None

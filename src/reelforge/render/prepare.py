@@ -275,12 +275,12 @@ class Preparer:
         zoom = max(layer.motion.zoom_from, layer.motion.zoom_to)
         factor = 1.0 if self.tl.output.quality == "draft" else min(2.0, zoom, own_detail(layer, box))
         size = (even(box[0] * factor), even(box[1] * factor))
-        key = still_key({"kind": "motion", "size": size, "layer": self._layer_key(layer)})
         fit = "cover" if layer.fit == "contain" else layer.fit  # the box has the picture's shape now
         # A plain picture already at the still's size (a canvas-sized composite or generated
         # image: the usual scenes case) is read as it is: fitting it would change no pixel.
         still = _as_it_is(layer.path, size, f"{where}.path") or self._draw_in_background(
-            key, lambda: fit_image(load_image(layer.path, field=f"{where}.path"), size, fit))
+            still_key({"kind": "motion", "size": size, "layer": self._layer_key(layer)}),
+            lambda: fit_image(load_image(layer.path, field=f"{where}.path"), size, fit))
         full = box == self.size and layer.fit in ("cover", "stretch", "contain-blur")
         return m.MotionLayer(still, x, y, size, box, layer.motion, window,
                              opaque_full=full and first and window.frames > 0 and window.start == 0)
