@@ -251,7 +251,9 @@ def test_frames_drawn_in_the_feed_process_are_the_frames_drawn_in_threads(tmp_pa
 
 
 def test_a_still_that_breaks_in_the_feed_process_fails_the_run_naming_it(tmp_path: Path, monkeypatch) -> None:
-    """The feed process reports its error on stderr; the run raises it (not a short video)."""
+    """The feed process reports its error on stderr; the run raises it (not a short video). A
+    broken picture is the user's error: it comes back as the same InputError (exit code 2)."""
+    from reelforge.errors import InputError
     from reelforge.ffmpeg.feed import FeedError
     from reelforge.render.motion import MotionFeed
     from reelforge.settings import get_settings
@@ -267,7 +269,15 @@ def test_a_still_that_breaks_in_the_feed_process_fails_the_run_naming_it(tmp_pat
     monkeypatch.setenv("REELFORGE_FEED_PROCESS", "1")
     get_settings.cache_clear()
     try:
-        with pytest.raises(FeedError, match="broken.png"):
+        with pytest.raises(InputError, match="corrupt or truncated: .*broken.png") as raised:
+            run_ffmpeg(compile_argv(cmd, ffmpeg=ffmpeg_path()), feeds=feeds_of(cmd))
+        assert raised.value.exit_code == 2 and raised.value.hint
+        # anything else (a bug) comes back as the feed process's account of it
+        fine = tmp_path / "fine.png"
+        Image.new("RGB", (64, 64), "teal").save(fine)
+        bug = replace(feed, path=str(fine), interpolation="no-such-interpolation")
+        cmd = replace(cmd, inputs=(replace(cmd.inputs[0], feed=bug),))
+        with pytest.raises(FeedError, match="KeyError.*no-such-interpolation"):
             run_ffmpeg(compile_argv(cmd, ffmpeg=ffmpeg_path()), feeds=feeds_of(cmd))
     finally:
         get_settings.cache_clear()
