@@ -410,8 +410,10 @@ def test_segments_draw_only_the_frames_they_keep(tmp_path: Path, monkeypatch) ->
     assert np.array_equal(a, b)  # x264 is deterministic: equal inputs, equal pictures
     assert a.reshape(len(a), -1).max(axis=1).min() > 100  # no blank frame reached the output
     planes, clip_frames, cuts = 3, 45, len(kept.commands) - 2  # Y, U, V: a warp each per drawn frame
-    # each clip drawn once (both sides of a fade are), plus two frames of margin at each cut
-    assert drawn_kept == planes * (len(moves) * clip_frames + 2 * cuts), (drawn_kept, cuts)
+    # each clip drawn once (both sides of a fade are), plus at most two frames of margin at each
+    # cut (ffmpeg may finish a segment before the feed has drawn them)
+    drawn = len(moves) * clip_frames
+    assert planes * drawn <= drawn_kept <= planes * (drawn + 2 * cuts), (drawn_kept, cuts)
     assert drawn_kept < drawn_every * 0.85, (drawn_kept, drawn_every)
 
 
