@@ -28,12 +28,21 @@ def main() -> int:
         thread.join()
     if errors:
         first = errors[0]
-        if isinstance(first, ReelforgeError):  # a user's error (a corrupt picture): re-raised as it is
-            print(USER_ERROR + base64.b64encode(pickle.dumps(first)).decode("ascii"), file=sys.stderr)
-        else:
-            print(f"{type(first).__name__}: {first}" if not isinstance(first, OSError) else str(first), file=sys.stderr)
+        print(_account(first), file=sys.stderr)
         return 1
     return 0
+
+
+def _account(error: BaseException) -> str:
+    """The last stderr line the parent raises: reelforge's own errors (a corrupt picture) pickled,
+    so they keep their type and exit code; anything else as text."""
+    if isinstance(error, ReelforgeError):
+        try:
+            return USER_ERROR + base64.b64encode(pickle.dumps(error)).decode("ascii")
+        except Exception:  # noqa: BLE001 - an attribute that does not pickle: send the text instead
+            pass
+    text = str(error) if isinstance(error, OSError) else f"{type(error).__name__}: {error}"
+    return " ".join(text.split("\n"))  # one line: the parent reads the last one
 
 
 if __name__ == "__main__":
