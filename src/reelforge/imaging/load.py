@@ -71,9 +71,12 @@ _OPENING = threading.Lock()
 def _open_checked(p: Path) -> Image.Image:
     """Image.open with Pillow's over-the-limit warning raised as an error. Only the open (the
     header) holds the lock: catch_warnings swaps the process-wide warning filters, so two
-    threads inside it at once could leave each other unguarded (stills are prepared on a pool)."""
+    threads inside it at once could leave each other unguarded, and a plain Image.open of a user's
+    file beside it could raise the warning unasked (stills are prepared on a pool): every open of
+    a user's picture goes through here."""
     with _OPENING, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
+        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
         return Image.open(p)
 
 
@@ -127,8 +130,9 @@ class Header:
 
 def read_header(path: str | Path) -> Header:
     """The file's upright size and whether it is plain; raises OSError (or Pillow's
-    DecompressionBombError) when it is not a readable image: load_image says what is wrong."""
-    with Image.open(path) as img:
+    DecompressionBombError / Warning, over 100 MP) when it is not a readable image: load_image
+    says what is wrong."""
+    with _open_checked(Path(path)) as img:
         kind = img.format
         # In a PNG, eXIf may follow the pixels and Pillow's getexif() decodes the whole image to
         # find it (0.06 s for a 1080p frame): read the chunk list first, and only look if it is there.

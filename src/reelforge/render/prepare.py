@@ -380,7 +380,7 @@ def picture_size(path: str) -> tuple[int, int]:
     """An image file's upright (w, h) without decoding it (EXIF rotations swap the sides)."""
     try:
         return read_header(path).size
-    except (OSError, Image.DecompressionBombError):
+    except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning):
         return (1, 1)  # unreadable: load_image reports it with its field when the still is drawn
 
 
@@ -389,7 +389,7 @@ def _as_it_is(path: str, size: tuple[int, int], field: str) -> str | None:
     is (no re-encoding into the cache), else None."""
     try:
         header = read_header(path)
-    except (OSError, Image.DecompressionBombError):  # load_image says what is wrong with it
+    except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning):  # load_image says what is wrong with it
         return None
     if not (header.plain and header.size == size):
         return None
