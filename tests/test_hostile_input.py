@@ -170,12 +170,9 @@ def test_overlay_marks_a_damaged_input_in_its_summary(damaged_video: tuple[Path,
     assert f"warning: {damaged} is damaged from about" in result.stderr
 
 
-@pytest.mark.parametrize("feed_process", ["0", "1"])
-def test_a_corrupt_full_frame_jpeg_that_moves_is_named(tmp_path: Path, feed_process: str,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """A canvas-sized JPEG under Ken Burns is read as it is by the frame feed (in threads, or in
-    the feed process that `serve` uses): broken data must end the render with exit 2 and a
-    message naming the file, with no traceback and no output left behind."""
+def write_broken_jpeg(path: Path) -> None:
+    """A canvas-sized (320x180) JPEG whose markers are intact but whose second half of data is
+    garbage: it passes the up-front checks and fails when decoded."""
     import io
 
     import numpy as np
@@ -187,7 +184,16 @@ def test_a_corrupt_full_frame_jpeg_that_moves_is_named(tmp_path: Path, feed_proc
     data = bytearray(buffer.getvalue())
     for i in range(len(data) // 2, len(data) - 10, 5):
         data[i] = 0xFF if i % 2 else 0xD9
-    (tmp_path / "frame.jpg").write_bytes(bytes(data))
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("feed_process", ["0", "1"])
+def test_a_corrupt_full_frame_jpeg_that_moves_is_named(tmp_path: Path, feed_process: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A canvas-sized JPEG under Ken Burns is read as it is by the frame feed (in threads, or in
+    the feed process that `serve` uses): broken data must end the render with exit 2 and a
+    message naming the file, with no traceback and no output left behind."""
+    write_broken_jpeg(tmp_path / "frame.jpg")
     spec = tmp_path / "s.yaml"
     spec.write_text("canvas: {width: 320, height: 180, fps: 10}\nclips:\n  - duration: 1\n"
                     "    layers: [{type: image, path: frame.jpg, motion: zoom-in}]\n")
@@ -202,18 +208,7 @@ def test_a_corrupt_full_frame_jpeg_that_moves_is_named(tmp_path: Path, feed_proc
 def test_a_corrupt_full_frame_jpeg_handed_to_ffmpeg_is_named(tmp_path: Path) -> None:
     """A canvas-sized JPEG goes to ffmpeg as it is (no re-encode); when its data is broken ffmpeg
     fails, and the error must name the file, not show ffmpeg's log."""
-    import io
-
-    import numpy as np
-    from PIL import Image
-
-    noise = np.random.default_rng(0).integers(0, 255, (180, 320, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(noise).save(buffer, "JPEG")
-    data = bytearray(buffer.getvalue())
-    for i in range(len(data) // 2, len(data) - 10, 5):
-        data[i] = 0xFF if i % 2 else 0xD9
-    (tmp_path / "frame.jpg").write_bytes(bytes(data))
+    write_broken_jpeg(tmp_path / "frame.jpg")
     spec = tmp_path / "s.yaml"
     spec.write_text("canvas: {width: 320, height: 180, fps: 10}\nclips:\n  - duration: 1\n"
                     "    layers: [{type: image, path: frame.jpg}]\n")

@@ -322,14 +322,29 @@ def pickle_error() -> type[Exception]:
     return pickle.PicklingError
 
 
+def count_warps(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+    """Count the moving layers' OpenCV warps (one per plane per drawn frame): a list that grows."""
+    import cv2
+
+    import reelforge.imaging.motion.warp as warp
+
+    calls: list[int] = []
+    real_warp = cv2.warpAffine
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real_warp(*args, **kwargs)
+
+    monkeypatch.setattr(warp.cv2, "warpAffine", counting)
+    return calls
+
+
 def test_a_single_frame_of_a_moving_clip_draws_only_what_it_shows(tmp_path: Path, monkeypatch) -> None:
     """`reelforge frame` and the contact sheet render one frame: the frames before it are
     trimmed away unseen, so the moving layers send them undrawn. The picture must be the same
     pixel for pixel as when every frame is drawn, inside a clip and inside a fade, and the warp
     must run for the frame shown (and what follows in the pipe), not for the whole clip so far."""
-    import cv2
 
-    import reelforge.imaging.motion.warp as warp
     import reelforge.render.api as api
     from reelforge.render.api import render_frame
 
@@ -341,14 +356,7 @@ def test_a_single_frame_of_a_moving_clip_draws_only_what_it_shows(tmp_path: Path
         {"duration": 3, "layers": [{"type": "color", "color": "#203040"},
                                    {"type": "image", "path": str(board), "motion": "pan-right", "width": 0.5,
                                     "start": 0.5}]}]}
-    calls = []
-    real_warp = cv2.warpAffine
-
-    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        return real_warp(*args, **kwargs)
-
-    monkeypatch.setattr(warp.cv2, "warpAffine", counting)
+    calls = count_warps(monkeypatch)
     real_builder = api.FilterGraphBuilder
     for at in (2.0, 2.7, 4.5):
         calls.clear()
@@ -368,9 +376,7 @@ def test_segments_draw_only_the_frames_they_keep(tmp_path: Path, monkeypatch) ->
     (it keeps only the fade) and the clip the next segment starts with (its fade was already
     shown). Those trimmed frames are sent undrawn. The video must be the same pixel for pixel
     as when every frame is drawn, with the same frame count, and fewer warps must run."""
-    import cv2
 
-    import reelforge.imaging.motion.warp as warp
     import reelforge.render.api as api
     from reelforge.ffmpeg.frames import read_frames
     from reelforge.render.api import render
@@ -382,14 +388,7 @@ def test_segments_draw_only_the_frames_they_keep(tmp_path: Path, monkeypatch) ->
     spec = {"canvas": {"width": W, "height": H, "fps": FPS}, "output": {"quality": "high"},
             "defaults": {"duration": 1.5, "transition": {"name": "fade", "duration": 0.5}},
             "clips": [{"layers": [{"type": "image", "path": str(board), "motion": move}]} for move in moves]}
-    calls = []
-    real_warp = cv2.warpAffine
-
-    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        return real_warp(*args, **kwargs)
-
-    monkeypatch.setattr(warp.cv2, "warpAffine", counting)
+    calls = count_warps(monkeypatch)
     monkeypatch.setenv("REELFORGE_SEGMENT_CLIPS", "2")
     get_settings.cache_clear()
     real_builder = api.FilterGraphBuilder
